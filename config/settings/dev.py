@@ -1,0 +1,19 @@
+"""The embedded default for `make run`: SQLite, in-memory channel layer, key files made on first run."""
+
+import secrets
+
+from config.env import env_bool, env_secret
+from config.keyfiles import read_or_create
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+CONVENE_CREATE_KEY_FILES = True
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or read_or_create(
+    VAR_DIR / "keys" / "django-secret-key", lambda: secrets.token_urlsafe(50)
+)
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+VAR_DIR.mkdir(parents=True, exist_ok=True)

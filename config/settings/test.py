@@ -1,0 +1,30 @@
+"""Settings for the test suite: SQLite by default, PostgreSQL and Redis when their URLs are set."""
+
+import tempfile
+from pathlib import Path
+
+from config.env import env_str
+
+from .base import *  # noqa: F403
+from .base import DATABASES, _database
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-for-any-deployment-0123456789"
+CONVENE_CREATE_KEY_FILES = True
+_TMP = Path(tempfile.mkdtemp(prefix="convene-test-"))
+CONVENE_KEY_DIR = _TMP / "keys"
+CONVENE_CHECKPOINT_DIR = _TMP / "checkpoints"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
+AUTH_PASSWORD_VALIDATORS = []
+AXES_FAILURE_LIMIT = 5
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# On PostgreSQL the key store is a second database beside the main one (test_<name>_keys).
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env_str("KEYSTORE_DATABASE_URL", ""):
+    _main = DATABASES["default"]
+    DATABASES["keystore"] = {**_main, "NAME": f"{_main['NAME']}_keys", "TEST": {"NAME": f"test_{_main['NAME']}_keys"}}
+elif DATABASES["keystore"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["keystore"] = _database("sqlite://:memory:")

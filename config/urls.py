@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core import views as core_views
+
+api_v1 = [
+    path("", include("agencies.api_urls")),
+    path("", include("cases.api.urls")),
+    path("", include("sharing.api.urls")),
+    path("", include("audit.api.urls")),
+    path("", include("meetings.api_urls")),
+    path("", include("lifecycle.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("core.urls")),
+    path("", include("agencies.urls")),
+    path("cases/", include("cases.urls")),
+    path("sharing/", include("sharing.urls")),
+    path("audit/", include("audit.urls")),
+    path("meetings/", include("meetings.urls")),
+    path("lifecycle/", include("lifecycle.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("django-admin/", admin.site.urls),
+]
+
+handler404 = core_views.not_found
+handler500 = core_views.server_error

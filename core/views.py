@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.decorators import login_required
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from sharing import policy
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database(alias: str) -> str | None:
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        connections[alias].close()
+        return type(exc).__name__
+    return None
+
+
+def _check_channel_layer() -> str | None:
+    layer = get_channel_layer()
+    if layer is None:
+        return "not configured"
+    try:
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.send)(channel, {"type": "ping"})
+        async_to_sync(layer.receive)(channel)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return type(exc).__name__
+    return None
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """The database, the key store and the channel layer are reachable; 503 naming what is not."""
+    failures = {}
+    for name, check in (
+        ("database", lambda: _check_database("default")),
+        ("keystore", lambda: _check_database("keystore")),
+        ("channel_layer", _check_channel_layer),
+    ):
+        error = check()
+        if error:
+            failures[name] = error
+    if failures:
+        return JsonResponse({"status": "unavailable", "failing": failures}, status=503)
+    return JsonResponse({"status": "ready"})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from core.dashboard import dashboard_context
+
+    return render(request, "core/dashboard.html", dashboard_context(request.user))
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
+
+
+__all__ = ["dashboard", "healthz", "not_found", "policy", "readyz", "server_error"]

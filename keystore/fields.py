@@ -1,0 +1,150 @@
+"""Encrypted model fields: AES-256-GCM under the row's data key, bound to model, pk, field and key.
+
+Values are decrypted lazily on attribute access (a list that shows no sensitive field decrypts
+nothing) and a failure raises :class:`~keystore.crypto.DecryptionError`. ``values()`` and
+``values_list()`` return :class:`Sealed` objects, never plaintext. Encrypted fields cannot be
+filtered on; search goes through blind indexes.
+
+A model with encrypted fields defines ``encryption_key_id()`` returning the data key to encrypt
+under (its case's key, for case records).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from .crypto import decrypt_value, encrypt_value, field_aad, token_dek_id
+from .keyring import get_dek
+
+
+class Sealed:
+    """Ciphertext as loaded from the database, not yet decrypted."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: bytes) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return f"<Sealed {len(self.token)} bytes>"
+
+    def __str__(self) -> str:
+        return "[encrypted]"
+
+
+class EncryptedAttribute(DeferredAttribute):
+    field: EncryptedField
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, Sealed):
+            value = self.field.decrypt(instance, value.token)
+            instance.__dict__[self.field.attname] = value
+        return value
+
+
+class EncryptedField(models.BinaryField):
+    """Base for encrypted fields; subclasses convert between Python values and bytes."""
+
+    descriptor_class = EncryptedAttribute
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", True)
+        super().__init__(*args, **kwargs)
+
+    # conversion hooks -------------------------------------------------------------------------
+    def to_bytes(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def from_bytes(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    # crypto -----------------------------------------------------------------------------------
+    def aad(self, instance: Any, dek_id: uuid.UUID) -> bytes:
+        return field_aad(instance._meta.label, instance.pk, self.attname, dek_id)
+
+    def encrypt(self, instance: Any, value: Any) -> bytes:
+        dek_id = instance.encryption_key_id()
+        if instance.pk is None:
+            raise ValueError(f"{instance._meta.label} needs its primary key before encryption.")
+        return encrypt_value(get_dek(dek_id), dek_id, self.to_bytes(value), self.aad(instance, dek_id))
+
+    def decrypt(self, instance: Any, token: bytes) -> Any:
+        token = bytes(token)
+        dek_id = token_dek_id(token)
+        return self.from_bytes(decrypt_value(get_dek(dek_id), token, self.aad(instance, dek_id)))
+
+    # Django plumbing --------------------------------------------------------------------------
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Sealed | None:
+        if value is None:
+            return None
+        return Sealed(bytes(value))
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        raw = model_instance.__dict__.get(self.attname)
+        if raw is None:
+            return None
+        if isinstance(raw, Sealed):
+            return raw.token
+        return self.encrypt(model_instance, raw)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            value = value.token
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise TypeError(
+                f"{self.model._meta.label}.{self.name} is encrypted: it cannot be compared or "
+                "searched in SQL. Use its blind index."
+            )
+        return super().get_db_prep_value(bytes(value), connection, prepared)
+
+    def value_to_string(self, obj: Any) -> str:
+        return "[encrypted]"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            return None
+        return super().get_lookup(lookup_name)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return None
+
+
+class EncryptedTextField(EncryptedField):
+    def to_bytes(self, value: Any) -> bytes:
+        return str(value).encode("utf-8")
+
+    def from_bytes(self, data: bytes) -> str:
+        return data.decode("utf-8")
+
+
+class EncryptedJSONField(EncryptedField):
+    def to_bytes(self, value: Any) -> bytes:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+    def from_bytes(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class EncryptedBinaryField(EncryptedField):
+    def to_bytes(self, value: Any) -> bytes:
+        return bytes(value)
+
+    def from_bytes(self, data: bytes) -> bytes:
+        return data
+
+
+def encrypted_fields(model: type[models.Model]) -> list[EncryptedField]:
+    return [field for field in model._meta.concrete_fields if isinstance(field, EncryptedField)]

@@ -1,0 +1,358 @@
+"""Agreements, shares, break-glass and disclosures. The only code that grants or withdraws
+django-guardian object permissions. Each function validates, writes, audits in one transaction
+and broadcasts on commit; none checks permissions (callers ask sharing.policy first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agencies.models import Agency
+from audit.models import Op
+from audit.services import record_event
+from cases.models import Case
+from core.categories import ALL_CATEGORIES, Level
+from core.errors import DomainError, check_version
+from core.events import send_on_commit
+
+from .models import (
+    AGREEMENT_TRANSITIONS,
+    AgreementParty,
+    AgreementStatus,
+    BreakGlass,
+    CaseShare,
+    Disclosure,
+    SharingAgreement,
+)
+
+VIEW_CASE = "cases.view_case"
+
+
+def _authz_changed(agency_ids: Iterable[int] = (), user_ids: Iterable[int] = (), case: Case | None = None) -> None:
+    """Tell open sockets to re-check their access now (ARCHITECTURE-NOTES.md §4, revocation)."""
+    for agency_id in set(agency_ids):
+        send_on_commit(f"agency.{agency_id}", {"type": "authz.changed"})
+    for user_id in set(user_ids):
+        send_on_commit(f"user.{user_id}", {"type": "authz.changed"})
+    if case is not None:
+        send_on_commit(f"case.{case.pk}", {"type": "authz.changed", "case_id": str(case.pk)})
+
+
+# --- agreements -----------------------------------------------------------------------------
+def _clean_levels(levels: dict[str, Any], field: str) -> dict[str, int]:
+    cleaned: dict[str, int] = {}
+    for category, level in levels.items():
+        if category not in ALL_CATEGORIES:
+            raise DomainError(f"Unknown data category {category!r}.", field=field)
+        try:
+            value = int(level)
+        except (TypeError, ValueError) as exc:
+            raise DomainError(f"Category {category} needs a level of 0, 1 or 2.", field=field) from exc
+        if value not in Level.values:
+            raise DomainError(f"Category {category} needs a level of 0, 1 or 2.", field=field)
+        if value:
+            cleaned[category] = value
+    return cleaned
+
+
+@transaction.atomic
+def do_create_agreement(
+    *,
+    title: str,
+    reference: str,
+    purpose: str,
+    dpia_reference: str,
+    retention_rule: str,
+    security_terms: str,
+    starts_on: date,
+    review_on: date,
+    ends_on: date | None,
+    drafted_by: Agency,
+    acting_user: Any,
+    parties: list[dict[str, Any]],
+    retention_years: int = 6,
+) -> SharingAgreement:
+    """Draft an agreement. Each party: {"agency": Agency, "legal_gateway": str, "categories": {C: level}}."""
+    for name, value in (("title", title), ("reference", reference), ("purpose", purpose),
+                        ("dpia_reference", dpia_reference), ("retention_rule", retention_rule),
+                        ("security_terms", security_terms)):
+        if not str(value).strip():
+            raise DomainError(f"The agreement needs its {name.replace('_', ' ')}.", field=name)
+    if review_on < starts_on:
+        raise DomainError("The review date cannot be before the start date.", field="review_on")
+    if ends_on is not None and ends_on < starts_on:
+        raise DomainError("The end date cannot be before the start date.", field="ends_on")
+    if len(parties) < 2:
+        raise DomainError("An agreement needs at least two parties.", field="parties")
+    if SharingAgreement.objects.filter(reference=reference).exists():
+        raise DomainError("An agreement with this reference already exists.", field="reference")
+    seen = set()
+    for party in parties:
+        if party["agency"].pk in seen:
+            raise DomainError(f"{party['agency']} is listed twice.", field="parties")
+        seen.add(party["agency"].pk)
+        if not str(party.get("legal_gateway", "")).strip():
+            raise DomainError(f"Give the legal gateway for {party['agency']}.", field="parties")
+    agreement = SharingAgreement.objects.create(
+        title=title.strip(),
+        reference=reference.strip(),
+        purpose=purpose,
+        dpia_reference=dpia_reference,
+        retention_rule=retention_rule,
+        retention_years=retention_years,
+        security_terms=security_terms,
+        starts_on=starts_on,
+        review_on=review_on,
+        ends_on=ends_on,
+        drafted_by_agency=drafted_by,
+        created_by=acting_user,
+    )
+    for party in parties:
+        AgreementParty.objects.create(
+            agreement=agreement,
+            agency=party["agency"],
+            legal_gateway=party["legal_gateway"],
+            categories=_clean_levels(party.get("categories", {}), "parties"),
+        )
+    record_event(
+        Op.AGREEMENT, actor=acting_user, agency=drafted_by, obj=agreement, agreement_id=agreement.pk,
+        detail={"change": "drafted", "parties": sorted(seen)},
+    )
+    return agreement
+
+
+@transaction.atomic
+def do_sign_agreement(
+    *, party: AgreementParty, signatory_name: str, signatory_role: str, acting_user: Any, signed_on: date | None = None
+) -> AgreementParty:
+    if party.agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.SUSPENDED):
+        raise DomainError("Only a draft or suspended agreement is signed.")
+    if not signatory_name.strip() or not signatory_role.strip():
+        raise DomainError("Give the signatory's name and role.", field="signatory_name")
+    party.signatory_name = signatory_name.strip()
+    party.signatory_role = signatory_role.strip()
+    party.signed_on = signed_on or timezone.localdate()
+    party.signed_by = acting_user
+    party.save()
+    record_event(
+        Op.AGREEMENT, actor=acting_user, agency=party.agency, obj=party.agreement,
+        agreement_id=party.agreement_id, detail={"change": "signed", "party_agency": party.agency_id},
+    )
+    return party
+
+
+@transaction.atomic
+def do_change_agreement_status(
+    *, agreement: SharingAgreement, status: str, acting_user: Any, reason: str = "", version: int | None = None
+) -> SharingAgreement:
+    """Activate, suspend, expire or terminate. Anything but active withdraws access at once."""
+    agreement = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
+    if version is not None:
+        check_version(agreement.version, version, "agreement")
+    if status not in AGREEMENT_TRANSITIONS.get(agreement.status, frozenset()):
+        raise DomainError(
+            f"An agreement that is {agreement.get_status_display().lower()} cannot become {status}.", field="status"
+        )
+    if status == AgreementStatus.ACTIVE:
+        unsigned = [str(p.agency) for p in agreement.parties.select_related("agency") if not p.signed_on]
+        if unsigned:
+            raise DomainError("Every party must sign first: " + ", ".join(unsigned) + ".", field="status")
+    elif not reason.strip():
+        raise DomainError("Give the reason for this change.", field="reason")
+    old = agreement.status
+    agreement.status = status
+    agreement.status_changed_at = timezone.now()
+    agreement.status_reason = reason.strip()
+    agreement.version += 1
+    agreement.save()
+    record_event(
+        Op.AGREEMENT, actor=acting_user, obj=agreement, agreement_id=agreement.pk,
+        detail={"change": "status", "from": old, "to": status},
+    )
+    party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
+    _authz_changed(agency_ids=party_agencies)
+    return agreement
+
+
+# --- shares ---------------------------------------------------------------------------------
+@transaction.atomic
+def do_share_case(
+    *,
+    case: Case,
+    agency: Agency,
+    agreement: SharingAgreement,
+    categories: list[str],
+    purpose: str,
+    acting_user: Any,
+    acting_agency: Agency,
+    valid_to: datetime | None = None,
+) -> CaseShare:
+    """Share a case with a partner agency under an agreement in force, for allowed categories only."""
+    if case.erased_at is not None:
+        raise DomainError("This case has been erased.")
+    if agency.pk == case.lead_agency_id:
+        raise DomainError("The lead agency already holds the whole case.", field="agency")
+    if not agreement.is_in_force():
+        raise DomainError(
+            f"Agreement {agreement.reference} is {agreement.get_status_display().lower()} or out of date: "
+            "only an active agreement allows sharing.",
+            field="agreement",
+        )
+    parties = {p.agency_id: p for p in agreement.parties.all()}
+    if case.lead_agency_id not in parties:
+        raise DomainError("The lead agency is not a party to this agreement.", field="agreement")
+    party = parties.get(agency.pk)
+    if party is None:
+        raise DomainError(f"{agency} is not a party to agreement {agreement.reference}.", field="agency")
+    if not purpose.strip():
+        raise DomainError("Give the purpose of sharing.", field="purpose")
+    wanted = sorted(set(categories))
+    if not wanted:
+        raise DomainError("Choose at least one data category to share.", field="categories")
+    allowed = {k for k, v in (party.categories or {}).items() if int(v) > 0}
+    refused = [c for c in wanted if c not in allowed]
+    if refused:
+        raise DomainError(
+            f"Agreement {agreement.reference} does not allow {agency} to receive: {', '.join(refused)}.",
+            field="categories",
+        )
+    if valid_to is not None and valid_to <= timezone.now():
+        raise DomainError("The share must end in the future.", field="valid_to")
+    if CaseShare.objects.filter(case=case, agency=agency, agreement=agreement, revoked_at__isnull=True).exists():
+        raise DomainError(f"The case is already shared with {agency} under this agreement.", field="agency")
+    share = CaseShare.objects.create(
+        case=case,
+        agency=agency,
+        agreement=agreement,
+        categories=wanted,
+        purpose=purpose.strip(),
+        valid_to=valid_to,
+        shared_by=acting_user,
+    )
+    assign_perm(VIEW_CASE, agency.group, case)
+    record_event(
+        Op.SHARE_GRANTED, actor=acting_user, agency=acting_agency, obj=share, case_id=case.pk,
+        categories=wanted, justification=share.purpose, share_id=share.pk, agreement_id=agreement.pk,
+        recipients=[f"agency:{agency.pk}"],
+    )
+    _authz_changed(agency_ids=[agency.pk], case=case)
+    return share
+
+
+@transaction.atomic
+def do_revoke_share(*, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None) -> CaseShare:
+    share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
+    if share.revoked_at is not None:
+        raise DomainError("This share was already revoked.")
+    if not reason.strip():
+        raise DomainError("Give the reason for revoking the share.", field="reason")
+    share.revoked_at = timezone.now()
+    share.revoked_by = acting_user
+    share.revoke_reason = reason.strip()
+    share.save()
+    still_shared = CaseShare.objects.filter(case=share.case, agency=share.agency, revoked_at__isnull=True).exists()
+    if not still_shared:
+        remove_perm(VIEW_CASE, share.agency.group, share.case)
+    record_event(
+        Op.SHARE_REVOKED, actor=acting_user, agency=acting_agency, obj=share, case_id=share.case_id,
+        categories=share.categories, justification=share.revoke_reason, share_id=share.pk,
+        agreement_id=share.agreement_id, recipients=[f"agency:{share.agency_id}"],
+    )
+    _authz_changed(agency_ids=[share.agency_id], case=share.case)
+    return share
+
+
+# --- break-glass ----------------------------------------------------------------------------
+@transaction.atomic
+def do_break_glass(
+    *, case: Case, user: Any, agency: Agency, agreement: SharingAgreement, reason: str
+) -> BreakGlass:
+    """Open a case not shared with the user's agency, for a limited time, with a typed reason."""
+    if len(reason.strip()) < 10:
+        raise DomainError("Explain why you need emergency access (at least 10 characters).", field="reason")
+    if not agreement.is_in_force():
+        raise DomainError("Break-glass needs an agreement in force.", field="agreement")
+    party_ids = set(agreement.parties.values_list("agency_id", flat=True))
+    if agency.pk not in party_ids or case.lead_agency_id not in party_ids:
+        raise DomainError("Your agency and the lead agency must both be parties to the agreement.", field="agreement")
+    minutes = settings.CONVENE_BREAK_GLASS_MINUTES
+    glass = BreakGlass.objects.create(
+        case=case, user=user, agency=agency, agreement=agreement, reason=reason.strip(),
+        expires_at=timezone.now() + timedelta(minutes=minutes),
+    )
+    assign_perm(VIEW_CASE, user, case)
+    record_event(
+        Op.BREAK_GLASS, actor=user, agency=agency, obj=glass, case_id=case.pk,
+        justification=glass.reason, agreement_id=agreement.pk, detail={"minutes": minutes},
+    )
+    send_on_commit(f"agency.{case.lead_agency_id}", {"type": "breakglass.opened", "case_id": str(case.pk)})
+    return glass
+
+
+@transaction.atomic
+def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: Any) -> BreakGlass:
+    glass = BreakGlass.objects.select_for_update().get(pk=glass.pk)
+    if glass.reviewed_at is not None:
+        raise DomainError("This break-glass access has already been reviewed.")
+    if outcome not in ("justified", "unjustified"):
+        raise DomainError("Choose justified or not justified.", field="review_outcome")
+    glass.reviewed_at = timezone.now()
+    glass.reviewed_by = acting_user
+    glass.review_outcome = outcome
+    glass.review_note = note.strip()
+    glass.save()
+    record_event(
+        Op.BREAK_GLASS, actor=acting_user, obj=glass, case_id=glass.case_id,
+        agreement_id=glass.agreement_id, detail={"review": outcome},
+    )
+    return glass
+
+
+# --- disclosures ----------------------------------------------------------------------------
+@transaction.atomic
+def do_record_disclosure(
+    *,
+    case: Case,
+    agency: Agency,
+    recipient: str,
+    recipient_kind: str,
+    categories: list[str],
+    summary: str,
+    justification: str,
+    undertaking: bool,
+    approved_by: Any,
+    disclosed_on: date,
+    acting_user: Any,
+) -> Disclosure:
+    if not recipient.strip():
+        raise DomainError("Name the recipient.", field="recipient")
+    if recipient_kind not in dict(Disclosure._meta.get_field("recipient_kind").choices):
+        raise DomainError("Choose who received the disclosure.", field="recipient_kind")
+    bad = [c for c in categories if c not in ALL_CATEGORIES]
+    if bad or not categories:
+        raise DomainError("Choose the data categories disclosed.", field="categories")
+    if not summary.strip():
+        raise DomainError("Describe what was disclosed.", field="summary")
+    if len(justification.strip()) < 10:
+        raise DomainError("Record why the disclosure was necessary and proportionate.", field="justification")
+    if disclosed_on > timezone.localdate():
+        raise DomainError("The disclosure date cannot be in the future.", field="disclosed_on")
+    disclosure = Disclosure(
+        case=case, agency=agency, recipient=recipient.strip(), recipient_kind=recipient_kind,
+        categories=sorted(set(categories)), summary=summary, justification=justification,
+        undertaking=undertaking, approved_by=approved_by, disclosed_on=disclosed_on, recorded_by=acting_user,
+    )
+    disclosure.save()
+    record_event(
+        Op.DISCLOSE, actor=acting_user, agency=agency, obj=disclosure, case_id=case.pk,
+        categories=disclosure.categories, justification=f"disclosure {disclosure.pk} approved by user {approved_by.pk}",
+        recipients=[f"third_party:{recipient_kind}"],
+    )
+    return disclosure
