@@ -17,7 +17,9 @@ REDIS = bool(os.environ.get("REDIS_URL"))
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         marker = item.get_closest_marker("django_db")
-        uses_db = {"db", "transactional_db", "django_db_reset_sequences"} & set(getattr(item, "fixturenames", ()))
+        uses_db = {"db", "transactional_db", "django_db_reset_sequences"} & set(
+            getattr(item, "fixturenames", ())
+        )
         if marker is not None or uses_db:
             kwargs = dict(marker.kwargs) if marker is not None else {}
             if "transactional_db" in getattr(item, "fixturenames", ()):

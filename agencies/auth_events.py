@@ -33,5 +33,11 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_locked_out, dispatch_uid="convene_audit_lockout")
-def _locked_out(sender: Any, request: Any = None, username: str | None = None, ip_address: str | None = None, **kwargs: Any) -> None:
+def _locked_out(
+    sender: Any,
+    request: Any = None,
+    username: str | None = None,
+    ip_address: str | None = None,
+    **kwargs: Any,
+) -> None:
     record_event(Op.LOCKOUT, username=str(username or "")[:150], outcome="denied")

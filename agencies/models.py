@@ -119,9 +119,7 @@ class Membership(models.Model):
     def is_active(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
         return (
-            self.ended_at is None
-            and self.valid_from <= at
-            and (self.valid_to is None or self.valid_to > at)
+            self.ended_at is None and self.valid_from <= at and (self.valid_to is None or self.valid_to > at)
         )
 
 

@@ -24,7 +24,9 @@ PART3_TYPES = {AgencyType.POLICE, AgencyType.PROBATION, AgencyType.CPS}
 
 
 @transaction.atomic
-def do_create_agency(*, name: str, agency_type: str, area: str = "", acting_user: Any = None, **extra: Any) -> Agency:
+def do_create_agency(
+    *, name: str, agency_type: str, area: str = "", acting_user: Any = None, **extra: Any
+) -> Agency:
     if agency_type not in AgencyType.values:
         raise DomainError(f"Unknown agency type {agency_type!r}.", field="agency_type")
     if Agency.objects.filter(name=name).exists():
@@ -68,7 +70,12 @@ def do_add_membership(
     if Membership.objects.active().filter(user=user, agency=agency, role=role).exists():
         raise DomainError("This person already holds that role in this agency.", field="role")
     membership = Membership.objects.create(
-        user=user, agency=agency, role=role, valid_from=valid_from, valid_to=valid_to, vetting_level=vetting_level
+        user=user,
+        agency=agency,
+        role=role,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        vetting_level=vetting_level,
     )
     record_event(
         Op.MEMBERSHIP,
@@ -125,7 +132,7 @@ def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership
 
 
 # --- API tokens -----------------------------------------------------------------------------
-TOKEN_PREFIX = "cvn"
+TOKEN_PREFIX = "cvn"  # noqa: S105 - a label, not a secret
 
 
 def hash_token(raw: str) -> str:
@@ -133,7 +140,9 @@ def hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def do_issue_token(*, user: User, days: int = 30, name: str = "", acting_user: Any = None) -> tuple[ApiToken, str]:
+def do_issue_token(
+    *, user: User, days: int = 30, name: str = "", acting_user: Any = None
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown once and never stored."""
     if days < 1 or days > 365:
         raise DomainError("A token lasts between 1 and 365 days.", field="days")
@@ -158,5 +167,7 @@ def do_revoke_token(*, token: ApiToken, acting_user: Any = None) -> ApiToken:
         raise DomainError("This token is already revoked.")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    record_event(Op.TOKEN_REVOKED, actor=acting_user or token.user, obj=token, detail={"user_id": token.user_id})
+    record_event(
+        Op.TOKEN_REVOKED, actor=acting_user or token.user, obj=token, detail={"user_id": token.user_id}
+    )
     return token

@@ -34,14 +34,18 @@ LOCKED_MESSAGE = (
 )
 
 
-def lockout_response(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     form = SignInForm(initial={"username": (credentials or {}).get("username", "")})
     return render(request, "agencies/signin.html", {"form": form, "locked": LOCKED_MESSAGE}, status=429)
 
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "/"
 
@@ -75,9 +79,7 @@ def _second_factor_failed(request: HttpRequest) -> HttpResponse | None:
     """Count a wrong code towards the lockout, like a wrong password."""
     user = request.user
     record_event(Op.OTP_FAILED, actor=user, outcome="denied")
-    user_login_failed.send(
-        sender=__name__, credentials={"username": user.get_username()}, request=request
-    )
+    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
     if AxesProxyHandler.is_locked(request, {"username": user.get_username()}):
         logout(request)
         return lockout_response(request, {"username": user.get_username()})
@@ -142,7 +144,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
                 record_event(Op.OTP_ENROLLED, actor=request.user, obj=device)
             request.session.pop(ENROL_DEVICE, None)
             return _finish(request, device)
-        form.add_error("code", "That code does not match. Check the time on your phone and try the current code.")
+        form.add_error(
+            "code", "That code does not match. Check the time on your phone and try the current code."
+        )
         locked = _second_factor_failed(request)
         if locked is not None:
             return locked

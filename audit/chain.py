@@ -76,7 +76,9 @@ def checkpoint_body(tree_size: int, head_hash: str, timestamp: datetime) -> str:
     return f"{ORIGIN}\n{tree_size}\n{head_hash}\n{_plain(timestamp)}\n"
 
 
-def sign_checkpoint(private_key: Ed25519PrivateKey, tree_size: int, head_hash: str, timestamp: datetime) -> str:
+def sign_checkpoint(
+    private_key: Ed25519PrivateKey, tree_size: int, head_hash: str, timestamp: datetime
+) -> str:
     body = checkpoint_body(tree_size, head_hash, timestamp)
     signature = private_key.sign(body.encode("utf-8"))
     key_id = key_id_for(private_key.public_key())

@@ -149,7 +149,9 @@ def seal_pending(batch_size: int = 5000) -> int:
         with transaction.atomic():
             if not _take_seal_lock():
                 return sealed
-            ids = list(AuditPending.objects.order_by("event_id").values_list("event_id", flat=True)[:batch_size])
+            ids = list(
+                AuditPending.objects.order_by("event_id").values_list("event_id", flat=True)[:batch_size]
+            )
             if not ids:
                 return sealed
             events = AuditEvent.objects.filter(id__in=ids).order_by("id").values(*EVENT_FIELDS)
@@ -159,7 +161,9 @@ def seal_pending(batch_size: int = 5000) -> int:
             for event in events:
                 seq += 1
                 digest = chain_hash(prev, canonical(event, seq))
-                seals.append(AuditSeal(seq=seq, event_id=event["id"], prev_hash=prev, hash=digest, sealed_at=now))
+                seals.append(
+                    AuditSeal(seq=seq, event_id=event["id"], prev_hash=prev, hash=digest, sealed_at=now)
+                )
                 prev = digest
             AuditSeal.objects.bulk_create(seals, batch_size=2000)
             AuditPending.objects.filter(event_id__in=ids).delete()
@@ -207,9 +211,9 @@ def iter_sealed(chunk: int = 20000) -> Iterator[tuple[int, str, str, dict[str, A
     last = 0
     while True:
         seals = list(
-            AuditSeal.objects.filter(seq__gt=last).order_by("seq").values_list("seq", "event_id", "prev_hash", "hash")[
-                :chunk
-            ]
+            AuditSeal.objects.filter(seq__gt=last)
+            .order_by("seq")
+            .values_list("seq", "event_id", "prev_hash", "hash")[:chunk]
         )
         if not seals:
             return
@@ -228,7 +232,9 @@ def verify_chain(progress: Any = None) -> VerifyResult:
         try:
             size, head = parse_checkpoint(checkpoint.note, public_key)
         except CheckpointError as exc:
-            return _finish(VerifyResult(False, 0, f"Checkpoint at {checkpoint.tree_size}: {exc}", checkpoint.tree_size))
+            return _finish(
+                VerifyResult(False, 0, f"Checkpoint at {checkpoint.tree_size}: {exc}", checkpoint.tree_size)
+            )
         if size != checkpoint.tree_size or head != checkpoint.head_hash:
             return _finish(VerifyResult(False, 0, f"Checkpoint at {checkpoint.tree_size} was altered.", size))
         checkpoints[size] = head
@@ -237,22 +243,32 @@ def verify_chain(progress: Any = None) -> VerifyResult:
     for seq, prev_hash, digest, event in iter_sealed():
         expected_seq += 1
         if seq != expected_seq:
-            return _finish(VerifyResult(False, expected_seq - 1, f"Sequence {expected_seq} is missing.", expected_seq))
+            return _finish(
+                VerifyResult(False, expected_seq - 1, f"Sequence {expected_seq} is missing.", expected_seq)
+            )
         if event is None:
             return _finish(VerifyResult(False, seq - 1, f"Event at sequence {seq} was deleted.", seq))
         if prev_hash != prev or chain_hash(prev, canonical(event, seq)) != digest:
             return _finish(
-                VerifyResult(False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq)
+                VerifyResult(
+                    False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq
+                )
             )
         if seq in checkpoints and checkpoints[seq] != digest:
-            return _finish(VerifyResult(False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq))
+            return _finish(
+                VerifyResult(
+                    False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq
+                )
+            )
         prev = digest
         if progress is not None:
             progress(1)
     max_checkpoint = max(checkpoints, default=0)
     if max_checkpoint > expected_seq:
         return _finish(
-            VerifyResult(False, expected_seq, f"Events after sequence {expected_seq} were deleted.", expected_seq + 1)
+            VerifyResult(
+                False, expected_seq, f"Events after sequence {expected_seq} were deleted.", expected_seq + 1
+            )
         )
     pending = set(AuditPending.objects.values_list("event_id", flat=True))
     sealed_max_event = AuditSeal.objects.aggregate(m=Max("event_id"))["m"] or 0
@@ -264,7 +280,12 @@ def verify_chain(progress: Any = None) -> VerifyResult:
         .first()
     )
     if stray is not None:
-        after = AuditSeal.objects.filter(event_id__lt=stray).order_by("-event_id").values_list("seq", flat=True).first()
+        after = (
+            AuditSeal.objects.filter(event_id__lt=stray)
+            .order_by("-event_id")
+            .values_list("seq", flat=True)
+            .first()
+        )
         return _finish(
             VerifyResult(
                 False,

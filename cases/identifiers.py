@@ -28,7 +28,9 @@ def normalise_pnc(value: str) -> str:
     year = year[-2:]
     serial = serial.zfill(7)
     if PNC_CHECK[int(year + serial) % 23] != letter:
-        raise DomainError("This PNC ID's check letter is wrong: check it was copied correctly.", field="pnc_id")
+        raise DomainError(
+            "This PNC ID's check letter is wrong: check it was copied correctly.", field="pnc_id"
+        )
     return f"{year}/{serial}{letter}"
 
 
@@ -47,7 +49,9 @@ def normalise_nhs_number(value: str) -> str:
     if check == 11:
         check = 0
     if check == 10 or check != int(digits[9]):
-        raise DomainError("This NHS number's check digit is wrong: check it was copied correctly.", field="nhs_number")
+        raise DomainError(
+            "This NHS number's check digit is wrong: check it was copied correctly.", field="nhs_number"
+        )
     return digits
 
 
@@ -75,7 +79,9 @@ def nhs_index(nhs: str) -> str:
 def name_dob_index(given: str, family: str, dob: date | None) -> str | None:
     if dob is None:
         return None
-    return blind_index(index_key("nominal.name_dob"), f"{normalise_name(given)}|{normalise_name(family)}|{dob.isoformat()}")
+    return blind_index(
+        index_key("nominal.name_dob"), f"{normalise_name(given)}|{normalise_name(family)}|{dob.isoformat()}"
+    )
 
 
 def person_name_index(full_name: str, purpose: str = "person.name") -> str | None:

@@ -92,17 +92,17 @@ class Nominal(CaseRecord):
 
     @property
     def primary_name(self) -> str:
-        for name in self.names or []:
+        names: list[dict[str, str]] = self.names or []  # type: ignore[assignment]
+        for name in names:
             if name.get("kind", "primary") == "primary":
                 return f"{name.get('given', '')} {name.get('family', '')}".strip()
         return ""
 
     @property
     def aliases(self) -> list[str]:
+        names: list[dict[str, str]] = self.names or []  # type: ignore[assignment]
         return [
-            f"{n.get('given', '')} {n.get('family', '')}".strip()
-            for n in (self.names or [])
-            if n.get("kind") == "alias"
+            f"{n.get('given', '')} {n.get('family', '')}".strip() for n in names if n.get("kind") == "alias"
         ]
 
 
@@ -119,7 +119,9 @@ class Case(CaseRecord):
     lead_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="led_cases")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_cases")
     risk_level = models.CharField(
-        max_length=10, choices=c.RiskLevel.choices, blank=True,
+        max_length=10,
+        choices=c.RiskLevel.choices,
+        blank=True,
         help_text="Headline risk from the newest assessment; kept by do_record_assessment.",
     )
     next_review_on = models.DateField(null=True, blank=True)
@@ -159,7 +161,9 @@ class Victim(CaseRecord):
     name = EncryptedTextField()
     contact = EncryptedTextField(null=True, blank=True)
     address = EncryptedTextField(null=True, blank=True)
-    area = EncryptedTextField(null=True, blank=True, help_text="A coarse zone, for roles that need no address.")
+    area = EncryptedTextField(
+        null=True, blank=True, help_text="A coarse zone, for roles that need no address."
+    )
     routines = EncryptedTextField(null=True, blank=True)
     workplace = EncryptedTextField(null=True, blank=True)
     relationship = models.CharField(max_length=20, choices=c.Relationship.choices)
@@ -232,7 +236,9 @@ class RiskAssessment(CaseRecord):
     tool = models.CharField(max_length=10, choices=c.Tool.choices)
     answers = EncryptedJSONField(help_text="Per-question answers and notes, as the tool defines them.")
     yes_count = models.PositiveSmallIntegerField(null=True, blank=True)
-    level = models.CharField(max_length=12, help_text="The tool's own grade (e.g. S-DASH high, SASH moderate).")
+    level = models.CharField(
+        max_length=12, help_text="The tool's own grade (e.g. S-DASH high, SASH moderate)."
+    )
     risk_level = models.CharField(max_length=10, choices=c.RiskLevel.choices)
     srp_type = models.CharField(max_length=20, choices=c.SrpType.choices, blank=True)
     srp_domains = models.JSONField(default=dict, blank=True)

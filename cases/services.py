@@ -22,13 +22,25 @@ from core.events import send_on_commit
 from keystore.keyring import create_data_key
 
 from . import choices as c
-from .identifiers import name_dob_index, nhs_index, normalise_nhs_number, normalise_pnc, person_name_index, pnc_index
+from .identifiers import (
+    name_dob_index,
+    nhs_index,
+    normalise_nhs_number,
+    normalise_pnc,
+    person_name_index,
+    pnc_index,
+)
 from .models import Case, Nominal, Note, Referral, Victim
 
 
 def broadcast_case_changed(case: Case, kind: str, object_id: Any = None) -> None:
     """Tell the case's live audience (ids and version only) once the transaction commits."""
-    payload: dict[str, Any] = {"type": "case.changed", "case_id": str(case.pk), "version": case.version, "kind": kind}
+    payload: dict[str, Any] = {
+        "type": "case.changed",
+        "case_id": str(case.pk),
+        "version": case.version,
+        "kind": kind,
+    }
     if object_id is not None:
         payload["object_id"] = str(object_id)
     send_on_commit(f"case.{case.pk}", payload)
@@ -115,7 +127,12 @@ def do_create_nominal(*, data: NominalInput, agency: Agency, acting_user: Any) -
     )
     nominal.save()
     record_event(
-        Op.COLLECT, actor=acting_user, agency=agency, obj=nominal, categories=["C1"], justification="new referral"
+        Op.COLLECT,
+        actor=acting_user,
+        agency=agency,
+        obj=nominal,
+        categories=["C1"],
+        justification="new referral",
     )
     return nominal
 
@@ -283,6 +300,8 @@ def do_add_note(
     )
     note.save()
     _bump_case(case)
-    record_event(Op.COLLECT, actor=acting_user, agency=agency, obj=note, case_id=case.pk, categories=[category])
+    record_event(
+        Op.COLLECT, actor=acting_user, agency=agency, obj=note, case_id=case.pk, categories=[category]
+    )
     broadcast_case_changed(case, "note", note.pk)
     return note

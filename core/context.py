@@ -12,11 +12,12 @@ class RequestContext:
     client_ip: str | None = None
 
 
-_current: ContextVar[RequestContext] = ContextVar("convene_request", default=RequestContext())
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext | None] = ContextVar("convene_request", default=None)
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def set_current(context: RequestContext) -> object:

@@ -17,7 +17,9 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-ALLOWED_KEYS = frozenset({"type", "event", "case_id", "meeting_id", "item_id", "object_id", "version", "kind"})
+ALLOWED_KEYS = frozenset(
+    {"type", "event", "case_id", "meeting_id", "item_id", "object_id", "version", "kind"}
+)
 
 
 def _send(group: str, payload: dict[str, Any]) -> None:

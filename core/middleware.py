@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -50,10 +51,8 @@ class DatabaseUnavailableMiddleware:
         from django.db import connections
 
         for conn in connections.all():
-            try:
+            with contextlib.suppress(Exception):  # a dead connection may fail to close; it is discarded
                 conn.close()
-            except Exception:  # noqa: BLE001, S110 - a dead connection may fail to close; it is discarded
-                pass
         log.warning("database unavailable: %s", type(exception).__name__)
         if request.path.startswith("/api/"):
             response = HttpResponse(

@@ -103,7 +103,9 @@ def decrypt_value(dek: bytes, token: bytes, aad: bytes) -> bytes:
     try:
         return AESGCM(dek).decrypt(token[17:29], token[29:], aad)
     except InvalidTag as exc:
-        raise DecryptionError("A stored value failed authentication (wrong key, or moved or altered).") from exc
+        raise DecryptionError(
+            "A stored value failed authentication (wrong key, or moved or altered)."
+        ) from exc
 
 
 def derive_key(root: bytes, purpose: str) -> bytes:

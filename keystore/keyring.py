@@ -140,7 +140,9 @@ def create_data_keys(scope: str, count: int) -> list[uuid.UUID]:
     for _ in range(count):
         dek_id = uuid.uuid4()
         dek = os.urandom(32)
-        rows.append(DataKey(id=dek_id, scope=scope, wrapped_dek=wrap_dek(kek, dek, dek_id), kek_id=kek.key_id))
+        rows.append(
+            DataKey(id=dek_id, scope=scope, wrapped_dek=wrap_dek(kek, dek, dek_id), kek_id=kek.key_id)
+        )
         dek_cache.put(dek_id, dek)
     DataKey.objects.using(KEYSTORE_DB).bulk_create(rows, batch_size=2000)
     return [row.id for row in rows]

@@ -92,7 +92,9 @@ class AgreementParty(models.Model):
 
     agreement = models.ForeignKey(SharingAgreement, on_delete=models.CASCADE, related_name="parties")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="agreement_parties")
-    legal_gateway = models.TextField(help_text="e.g. CJA 2003 s325; DPA 2018 Part 3 with its Schedule 8 condition.")
+    legal_gateway = models.TextField(
+        help_text="e.g. CJA 2003 s325; DPA 2018 Part 3 with its Schedule 8 condition."
+    )
     categories = models.JSONField(default=dict, help_text="{'C1': 2, 'C3': 1, …} — category to level.")
     signatory_name = models.CharField(max_length=200, blank=True)
     signatory_role = models.CharField(max_length=200, blank=True)
@@ -158,7 +160,9 @@ class CaseShare(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["agency", "case"], condition=Q(revoked_at__isnull=True), name="share_agency_case_live_idx"
+                fields=["agency", "case"],
+                condition=Q(revoked_at__isnull=True),
+                name="share_agency_case_live_idx",
             )
         ]
 
@@ -204,15 +208,13 @@ class Disclosure(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="disclosures")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     recipient = EncryptedTextField()
-    recipient_kind = models.CharField(
-        max_length=20,
-        choices=[
-            ("victim", "Victim"),
-            ("employer", "Employer"),
-            ("partner", "Partner or family"),
-            ("body", "Another body"),
-        ],
-    )
+    RECIPIENT_KINDS = [
+        ("victim", "Victim"),
+        ("employer", "Employer"),
+        ("partner", "Partner or family"),
+        ("body", "Another body"),
+    ]
+    recipient_kind = models.CharField(max_length=20, choices=RECIPIENT_KINDS)
     categories = models.JSONField(default=list)
     summary = EncryptedTextField(help_text="What was disclosed.")
     justification = EncryptedTextField()

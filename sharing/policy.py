@@ -43,7 +43,7 @@ _CACHE = "_convene_policy_cache"
 
 
 # --- who the user is ------------------------------------------------------------------------
-def _cache(user: Any) -> dict[str, Any]:
+def _cache(user: Any) -> dict[Any, Any]:
     cache = getattr(user, _CACHE, None)
     if cache is None:
         cache = {}
@@ -145,7 +145,9 @@ def case_access(user: Any, case: Case, at: datetime | None = None) -> Access | N
     """How this user may see this case now, or None. The rule every other form mirrors."""
     if case.erased_at is not None:
         return None
-    cache = _cache(user) if user is not None and getattr(user, "is_authenticated", False) else {}
+    cache: dict[Any, Any] = (
+        _cache(user) if user is not None and getattr(user, "is_authenticated", False) else {}
+    )
     key = ("access", case.pk)
     if at is None and key in cache:
         cached: Access | None = cache[key]
@@ -208,7 +210,10 @@ def _case_access(user: Any, case: Case, at: datetime | None) -> Access | None:
         .order_by("-expires_at")
         .first()
     )
-    if glass is not None and SharingAgreement.objects.in_force(timezone.localdate(at)).filter(pk=glass.agreement_id).exists():
+    if (
+        glass is not None
+        and SharingAgreement.objects.in_force(timezone.localdate(at)).filter(pk=glass.agreement_id).exists()
+    ):
         terms = _party_levels([glass.agreement_id], glass.agency_id).get(glass.agreement_id, {})
         return Access(
             case.pk,
@@ -274,7 +279,8 @@ def can_approve_disclosure(user: Any, case: Case) -> bool:
 
 def can_erase_case(user: Any, case: Case) -> bool:
     return case.erased_at is None and (
-        has_role(user, Role.DPO, case.lead_agency_id) or has_role(user, Role.AGENCY_ADMIN, case.lead_agency_id)
+        has_role(user, Role.DPO, case.lead_agency_id)
+        or has_role(user, Role.AGENCY_ADMIN, case.lead_agency_id)
     )
 
 
@@ -370,7 +376,9 @@ def user_ids_who_can_view(case: Case, at: datetime | None = None) -> set[int]:
         .filter(
             Exists(
                 CaseGroupObjectPermission.objects.filter(
-                    content_object_id=case.pk, group_id=OuterRef("agency__group_id"), permission_id=view_permission_id()
+                    content_object_id=case.pk,
+                    group_id=OuterRef("agency__group_id"),
+                    permission_id=view_permission_id(),
                 )
             )
         )

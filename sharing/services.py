@@ -35,7 +35,9 @@ from .models import (
 VIEW_CASE = "cases.view_case"
 
 
-def _authz_changed(agency_ids: Iterable[int] = (), user_ids: Iterable[int] = (), case: Case | None = None) -> None:
+def _authz_changed(
+    agency_ids: Iterable[int] = (), user_ids: Iterable[int] = (), case: Case | None = None
+) -> None:
     """Tell open sockets to re-check their access now (ARCHITECTURE-NOTES.md §4, revocation)."""
     for agency_id in set(agency_ids):
         send_on_commit(f"agency.{agency_id}", {"type": "authz.changed"})
@@ -80,9 +82,14 @@ def do_create_agreement(
     retention_years: int = 6,
 ) -> SharingAgreement:
     """Draft an agreement. Each party: {"agency": Agency, "legal_gateway": str, "categories": {C: level}}."""
-    for name, value in (("title", title), ("reference", reference), ("purpose", purpose),
-                        ("dpia_reference", dpia_reference), ("retention_rule", retention_rule),
-                        ("security_terms", security_terms)):
+    for name, value in (
+        ("title", title),
+        ("reference", reference),
+        ("purpose", purpose),
+        ("dpia_reference", dpia_reference),
+        ("retention_rule", retention_rule),
+        ("security_terms", security_terms),
+    ):
         if not str(value).strip():
             raise DomainError(f"The agreement needs its {name.replace('_', ' ')}.", field=name)
     if review_on < starts_on:
@@ -122,7 +129,11 @@ def do_create_agreement(
             categories=_clean_levels(party.get("categories", {}), "parties"),
         )
     record_event(
-        Op.AGREEMENT, actor=acting_user, agency=drafted_by, obj=agreement, agreement_id=agreement.pk,
+        Op.AGREEMENT,
+        actor=acting_user,
+        agency=drafted_by,
+        obj=agreement,
+        agreement_id=agreement.pk,
         detail={"change": "drafted", "parties": sorted(seen)},
     )
     return agreement
@@ -130,7 +141,12 @@ def do_create_agreement(
 
 @transaction.atomic
 def do_sign_agreement(
-    *, party: AgreementParty, signatory_name: str, signatory_role: str, acting_user: Any, signed_on: date | None = None
+    *,
+    party: AgreementParty,
+    signatory_name: str,
+    signatory_role: str,
+    acting_user: Any,
+    signed_on: date | None = None,
 ) -> AgreementParty:
     if party.agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.SUSPENDED):
         raise DomainError("Only a draft or suspended agreement is signed.")
@@ -142,15 +158,24 @@ def do_sign_agreement(
     party.signed_by = acting_user
     party.save()
     record_event(
-        Op.AGREEMENT, actor=acting_user, agency=party.agency, obj=party.agreement,
-        agreement_id=party.agreement_id, detail={"change": "signed", "party_agency": party.agency_id},
+        Op.AGREEMENT,
+        actor=acting_user,
+        agency=party.agency,
+        obj=party.agreement,
+        agreement_id=party.agreement_id,
+        detail={"change": "signed", "party_agency": party.agency_id},
     )
     return party
 
 
 @transaction.atomic
 def do_change_agreement_status(
-    *, agreement: SharingAgreement, status: str, acting_user: Any, reason: str = "", version: int | None = None
+    *,
+    agreement: SharingAgreement,
+    status: str,
+    acting_user: Any,
+    reason: str = "",
+    version: int | None = None,
 ) -> SharingAgreement:
     """Activate, suspend, expire or terminate. Anything but active withdraws access at once."""
     agreement = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
@@ -158,7 +183,8 @@ def do_change_agreement_status(
         check_version(agreement.version, version, "agreement")
     if status not in AGREEMENT_TRANSITIONS.get(agreement.status, frozenset()):
         raise DomainError(
-            f"An agreement that is {agreement.get_status_display().lower()} cannot become {status}.", field="status"
+            f"An agreement that is {agreement.get_status_display().lower()} cannot become {status}.",
+            field="status",
         )
     if status == AgreementStatus.ACTIVE:
         unsigned = [str(p.agency) for p in agreement.parties.select_related("agency") if not p.signed_on]
@@ -173,7 +199,10 @@ def do_change_agreement_status(
     agreement.version += 1
     agreement.save()
     record_event(
-        Op.AGREEMENT, actor=acting_user, obj=agreement, agreement_id=agreement.pk,
+        Op.AGREEMENT,
+        actor=acting_user,
+        obj=agreement,
+        agreement_id=agreement.pk,
         detail={"change": "status", "from": old, "to": status},
     )
     party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
@@ -225,7 +254,9 @@ def do_share_case(
         )
     if valid_to is not None and valid_to <= timezone.now():
         raise DomainError("The share must end in the future.", field="valid_to")
-    if CaseShare.objects.filter(case=case, agency=agency, agreement=agreement, revoked_at__isnull=True).exists():
+    if CaseShare.objects.filter(
+        case=case, agency=agency, agreement=agreement, revoked_at__isnull=True
+    ).exists():
         raise DomainError(f"The case is already shared with {agency} under this agreement.", field="agency")
     share = CaseShare.objects.create(
         case=case,
@@ -238,8 +269,15 @@ def do_share_case(
     )
     assign_perm(VIEW_CASE, agency.group, case)
     record_event(
-        Op.SHARE_GRANTED, actor=acting_user, agency=acting_agency, obj=share, case_id=case.pk,
-        categories=wanted, justification=share.purpose, share_id=share.pk, agreement_id=agreement.pk,
+        Op.SHARE_GRANTED,
+        actor=acting_user,
+        agency=acting_agency,
+        obj=share,
+        case_id=case.pk,
+        categories=wanted,
+        justification=share.purpose,
+        share_id=share.pk,
+        agreement_id=agreement.pk,
         recipients=[f"agency:{agency.pk}"],
     )
     _authz_changed(agency_ids=[agency.pk], case=case)
@@ -247,7 +285,9 @@ def do_share_case(
 
 
 @transaction.atomic
-def do_revoke_share(*, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None) -> CaseShare:
+def do_revoke_share(
+    *, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None
+) -> CaseShare:
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
     if share.revoked_at is not None:
         raise DomainError("This share was already revoked.")
@@ -257,13 +297,22 @@ def do_revoke_share(*, share: CaseShare, reason: str, acting_user: Any, acting_a
     share.revoked_by = acting_user
     share.revoke_reason = reason.strip()
     share.save()
-    still_shared = CaseShare.objects.filter(case=share.case, agency=share.agency, revoked_at__isnull=True).exists()
+    still_shared = CaseShare.objects.filter(
+        case=share.case, agency=share.agency, revoked_at__isnull=True
+    ).exists()
     if not still_shared:
         remove_perm(VIEW_CASE, share.agency.group, share.case)
     record_event(
-        Op.SHARE_REVOKED, actor=acting_user, agency=acting_agency, obj=share, case_id=share.case_id,
-        categories=share.categories, justification=share.revoke_reason, share_id=share.pk,
-        agreement_id=share.agreement_id, recipients=[f"agency:{share.agency_id}"],
+        Op.SHARE_REVOKED,
+        actor=acting_user,
+        agency=acting_agency,
+        obj=share,
+        case_id=share.case_id,
+        categories=share.categories,
+        justification=share.revoke_reason,
+        share_id=share.pk,
+        agreement_id=share.agreement_id,
+        recipients=[f"agency:{share.agency_id}"],
     )
     _authz_changed(agency_ids=[share.agency_id], case=share.case)
     return share
@@ -281,16 +330,28 @@ def do_break_glass(
         raise DomainError("Break-glass needs an agreement in force.", field="agreement")
     party_ids = set(agreement.parties.values_list("agency_id", flat=True))
     if agency.pk not in party_ids or case.lead_agency_id not in party_ids:
-        raise DomainError("Your agency and the lead agency must both be parties to the agreement.", field="agreement")
+        raise DomainError(
+            "Your agency and the lead agency must both be parties to the agreement.", field="agreement"
+        )
     minutes = settings.CONVENE_BREAK_GLASS_MINUTES
     glass = BreakGlass.objects.create(
-        case=case, user=user, agency=agency, agreement=agreement, reason=reason.strip(),
+        case=case,
+        user=user,
+        agency=agency,
+        agreement=agreement,
+        reason=reason.strip(),
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
     record_event(
-        Op.BREAK_GLASS, actor=user, agency=agency, obj=glass, case_id=case.pk,
-        justification=glass.reason, agreement_id=agreement.pk, detail={"minutes": minutes},
+        Op.BREAK_GLASS,
+        actor=user,
+        agency=agency,
+        obj=glass,
+        case_id=case.pk,
+        justification=glass.reason,
+        agreement_id=agreement.pk,
+        detail={"minutes": minutes},
     )
     send_on_commit(f"agency.{case.lead_agency_id}", {"type": "breakglass.opened", "case_id": str(case.pk)})
     return glass
@@ -309,8 +370,12 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
     glass.review_note = note.strip()
     glass.save()
     record_event(
-        Op.BREAK_GLASS, actor=acting_user, obj=glass, case_id=glass.case_id,
-        agreement_id=glass.agreement_id, detail={"review": outcome},
+        Op.BREAK_GLASS,
+        actor=acting_user,
+        obj=glass,
+        case_id=glass.case_id,
+        agreement_id=glass.agreement_id,
+        detail={"review": outcome},
     )
     return glass
 
@@ -333,7 +398,7 @@ def do_record_disclosure(
 ) -> Disclosure:
     if not recipient.strip():
         raise DomainError("Name the recipient.", field="recipient")
-    if recipient_kind not in dict(Disclosure._meta.get_field("recipient_kind").choices):
+    if recipient_kind not in {key for key, _ in Disclosure.RECIPIENT_KINDS}:
         raise DomainError("Choose who received the disclosure.", field="recipient_kind")
     bad = [c for c in categories if c not in ALL_CATEGORIES]
     if bad or not categories:
@@ -345,14 +410,27 @@ def do_record_disclosure(
     if disclosed_on > timezone.localdate():
         raise DomainError("The disclosure date cannot be in the future.", field="disclosed_on")
     disclosure = Disclosure(
-        case=case, agency=agency, recipient=recipient.strip(), recipient_kind=recipient_kind,
-        categories=sorted(set(categories)), summary=summary, justification=justification,
-        undertaking=undertaking, approved_by=approved_by, disclosed_on=disclosed_on, recorded_by=acting_user,
+        case=case,
+        agency=agency,
+        recipient=recipient.strip(),
+        recipient_kind=recipient_kind,
+        categories=sorted(set(categories)),
+        summary=summary,
+        justification=justification,
+        undertaking=undertaking,
+        approved_by=approved_by,
+        disclosed_on=disclosed_on,
+        recorded_by=acting_user,
     )
     disclosure.save()
     record_event(
-        Op.DISCLOSE, actor=acting_user, agency=agency, obj=disclosure, case_id=case.pk,
-        categories=disclosure.categories, justification=f"disclosure {disclosure.pk} approved by user {approved_by.pk}",
+        Op.DISCLOSE,
+        actor=acting_user,
+        agency=agency,
+        obj=disclosure,
+        case_id=case.pk,
+        categories=disclosure.categories,
+        justification=f"disclosure {disclosure.pk} approved by user {approved_by.pk}",
         recipients=[f"third_party:{recipient_kind}"],
     )
     return disclosure

@@ -66,24 +66,33 @@ GATEWAYS = {
 
 
 def make_user(username: str, **extra: Any) -> User:
-    return User.objects.create_user(username=username, password=PASSWORD, first_name=username.split("_")[0].title(), **extra)
+    return User.objects.create_user(
+        username=username, password=PASSWORD, first_name=username.split("_")[0].title(), **extra
+    )
 
 
 def build_world(share_with: tuple[str, ...] = ("probation", "health", "cps", "isac")) -> World:
     world = World()
     system = make_user("system_setup")
     for key, (name, kind) in AGENCIES.items():
-        world.agencies[key] = do_create_agency(name=name, agency_type=kind, area="Northshire", acting_user=None)
+        world.agencies[key] = do_create_agency(
+            name=name, agency_type=kind, area="Northshire", acting_user=None
+        )
     for key, agency in world.agencies.items():
         for role_key, role in ROLES.items():
             username = f"{key}_{role_key}"
             user = make_user(username)
             world.users[username] = user
-            world.memberships[username] = do_add_membership(user=user, agency=agency, role=role, acting_user=system)
+            world.memberships[username] = do_add_membership(
+                user=user, agency=agency, role=role, acting_user=system
+            )
     today = timezone.localdate()
     parties = [
-        {"agency": world.agencies[k], "legal_gateway": GATEWAYS[world.agencies[k].agency_type],
-         "categories": dict(DEFAULT_MATRIX[world.agencies[k].agency_type])}
+        {
+            "agency": world.agencies[k],
+            "legal_gateway": GATEWAYS[world.agencies[k].agency_type],
+            "categories": dict(DEFAULT_MATRIX[world.agencies[k].agency_type]),
+        }
         for k in ("police", "probation", "health", "cps", "isac")
     ]
     agreement = do_create_agreement(
@@ -101,8 +110,12 @@ def build_world(share_with: tuple[str, ...] = ("probation", "health", "cps", "is
         parties=parties,
     )
     for party in agreement.parties.select_related("agency"):
-        do_sign_agreement(party=party, signatory_name="A Signatory", signatory_role="Head of service", acting_user=system)
-    agreement = do_change_agreement_status(agreement=agreement, status="active", acting_user=world.users["police_admin"])
+        do_sign_agreement(
+            party=party, signatory_name="A Signatory", signatory_role="Head of service", acting_user=system
+        )
+    agreement = do_change_agreement_status(
+        agreement=agreement, status="active", acting_user=world.users["police_admin"]
+    )
     world.agreement = agreement
     world.case = make_case(world, share_with=share_with)
     return world
@@ -113,31 +126,55 @@ def make_case(world: World, share_with: tuple[str, ...] = (), level: int = 2, fa
     owner = world.users["police_practitioner"]
     nominal = do_create_nominal(
         data=NominalInput(
-            given_name="Daniel", family_name=family, date_of_birth=date(1986, 4, 12),
-            address="14 Quarry Lane, Northtown NT4 2QP", nhs_number="9434765919",
+            given_name="Daniel",
+            family_name=family,
+            date_of_birth=date(1986, 4, 12),
+            address="14 Quarry Lane, Northtown NT4 2QP",
+            nhs_number="9434765919",
         ),
-        agency=police, acting_user=owner,
+        agency=police,
+        acting_user=owner,
     )
     case = do_create_case(
-        nominal=nominal, forum=c.Forum.MAPPA, lead_agency=police, owner=owner, acting_user=owner,
-        mappa_category=2, mappa_level=level, next_review_on=timezone.localdate() + timedelta(days=14),
+        nominal=nominal,
+        forum=c.Forum.MAPPA,
+        lead_agency=police,
+        owner=owner,
+        acting_user=owner,
+        mappa_category=2,
+        mappa_level=level,
+        next_review_on=timezone.localdate() + timedelta(days=14),
         referral=ReferralInput(
             reason="Repeated unwanted contact and following after the end of the relationship.",
-            lawful_basis="DPA 2018 Part 3, Sch 8 para 1", index_offence="Stalking (PHA 1997 s2A)",
+            lawful_basis="DPA 2018 Part 3, Sch 8 para 1",
+            index_offence="Stalking (PHA 1997 s2A)",
             received_on=timezone.localdate() - timedelta(days=20),
         ),
     )
     do_add_victim(
-        case=case, agency=police, acting_user=owner, name="Priya Shah", relationship=c.Relationship.EX_PARTNER,
-        address="3 Willow Court, Northtown NT1 5AB", area="Northtown east", routines="Gym on Tuesday evenings",
-        workplace="Northtown library", contact="07700 900123", consent=c.Consent.GIVEN,
+        case=case,
+        agency=police,
+        acting_user=owner,
+        name="Priya Shah",
+        relationship=c.Relationship.EX_PARTNER,
+        address="3 Willow Court, Northtown NT1 5AB",
+        area="Northtown east",
+        routines="Gym on Tuesday evenings",
+        workplace="Northtown library",
+        contact="07700 900123",
+        consent=c.Consent.GIVEN,
     )
     case.refresh_from_db()
     for key in share_with:
         agency = world.agencies[key]
         categories = sorted(k for k, v in DEFAULT_MATRIX[agency.agency_type].items() if v > 0)
         do_share_case(
-            case=case, agency=agency, agreement=world.agreement, categories=categories,
-            purpose="MAPPA level 2 joint risk management", acting_user=owner, acting_agency=police,
+            case=case,
+            agency=agency,
+            agreement=world.agreement,
+            categories=categories,
+            purpose="MAPPA level 2 joint risk management",
+            acting_user=owner,
+            acting_agency=police,
         )
     return case

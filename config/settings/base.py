@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, SELF
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CONVENE_VAR_DIR", str(BASE_DIR / "var")))
@@ -92,7 +92,9 @@ KEYSTORE_DATABASE_URL = env_str("KEYSTORE_DATABASE_URL", f"sqlite:///{VAR_DIR / 
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+    config: dict = dj_database_url.parse(  # type: ignore[assignment]
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     else:

@@ -23,8 +23,14 @@ STORAGES = {
 }
 
 # On PostgreSQL the key store is a second database beside the main one (test_<name>_keys).
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env_str("KEYSTORE_DATABASE_URL", ""):
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env_str(
+    "KEYSTORE_DATABASE_URL", ""
+):
     _main = DATABASES["default"]
-    DATABASES["keystore"] = {**_main, "NAME": f"{_main['NAME']}_keys", "TEST": {"NAME": f"test_{_main['NAME']}_keys"}}
+    DATABASES["keystore"] = {
+        **_main,
+        "NAME": f"{_main['NAME']}_keys",
+        "TEST": {"NAME": f"test_{_main['NAME']}_keys"},
+    }
 elif DATABASES["keystore"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["keystore"] = _database("sqlite://:memory:")

@@ -42,8 +42,10 @@ class Command(BaseCommand):
         stop = threading.Event()
         threading.Thread(target=_sealer, args=(stop,), daemon=True, name="audit-sealer").start()
         self.stdout.write(
-            self.style.SUCCESS(f"Convene is serving on http://{host}:{port}/ — sign in with a demo account "
-                               "(see above or the README). Press Ctrl+C to stop.")
+            self.style.SUCCESS(
+                f"Convene is serving on http://{host}:{port}/ — sign in with a demo account "
+                "(see above or the README). Press Ctrl+C to stop."
+            )
         )
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
