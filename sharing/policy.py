@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from agencies.models import Agency, Membership, Role
 from cases.models import Case
-from core.categories import ALL_CATEGORIES, FULL_ACCESS, Level
+from core.categories import ALL_CATEGORIES, FULL_ACCESS, AgencyType, Category, Level
 
 from .models import (
     AgreementParty,
+    AgreementStatus,
     BreakGlass,
     CaseGroupObjectPermission,
     CaseShare,
@@ -40,6 +41,28 @@ from .models import (
 
 CONTENT_ROLES = frozenset({Role.PRACTITIONER, Role.CHAIR})
 _CACHE = "_convene_policy_cache"
+VIEW_CASE_CODENAME = "view_case"
+
+# Categories an agency type never receives, whatever an agreement or share says (DOMAIN.md §7:
+# victim identity and location never go to health). Agreements cannot widen these.
+NEVER_SHARED: dict[str, frozenset[str]] = {AgencyType.HEALTH: frozenset({Category.C7.value})}
+NEVER_REASON: dict[str, str] = {
+    Category.C7.value: "Victim identity and location are never shared with a health agency.",
+}
+
+
+def never_shared(agency_type: str) -> frozenset[str]:
+    """Categories an agency of this type may never receive (a hard rule above any agreement)."""
+    return NEVER_SHARED.get(agency_type, frozenset())
+
+
+def _cap(levels: dict[str, int], agency_type: str) -> dict[str, int]:
+    banned = never_shared(agency_type)
+    return {
+        c: min(int(v), Level.FULL)
+        for c, v in levels.items()
+        if c in ALL_CATEGORIES and c not in banned and int(v) > Level.NONE
+    }
 
 
 # --- who the user is ------------------------------------------------------------------------
@@ -108,10 +131,16 @@ class Access:
     break_glass_id: uuid.UUID | None = None
     break_glass_expires_at: datetime | None = None
     withheld_reasons: dict[str, str] = field(default_factory=dict)
+    agreement_refs: tuple[str, ...] = ()
+    agency_type: str = ""
 
     @property
     def is_lead(self) -> bool:
         return self.via == "lead"
+
+    @property
+    def is_break_glass(self) -> bool:
+        return self.via == "break_glass"
 
     def level(self, category: str) -> int:
         return self.levels.get(category, Level.NONE)
@@ -125,15 +154,137 @@ class Access:
         if self.via == "lead":
             return "lead agency"
         if self.via == "break_glass":
-            return f"break-glass {self.break_glass_id}"
+            return f"break-glass {self.break_glass_id} under agreement {','.join(self.agreement_refs)}"
         shares = ",".join(str(s) for s in self.share_ids)
-        agreements = ",".join(str(a) for a in self.agreement_ids)
-        return f"share {shares} under agreement {agreements}"
+        return f"share {shares} under agreement {','.join(self.agreement_refs)}"
 
 
 @lru_cache(maxsize=1)
 def view_permission_id() -> int:
-    return Permission.objects.get(content_type__app_label="cases", codename="view_case").pk
+    return Permission.objects.get(content_type__app_label="cases", codename=VIEW_CASE_CODENAME).pk
+
+
+def _view_permission_q(prefix: str = "") -> Q:
+    """The cases.view_case permission, as a join (no separate query for its id)."""
+    return Q(
+        **{
+            f"{prefix}permission__codename": VIEW_CASE_CODENAME,
+            f"{prefix}permission__content_type__app_label": "cases",
+        }
+    )
+
+
+def _in_force_q(at: datetime, prefix: str = "agreement__") -> Q:
+    today = timezone.localdate(at)
+    return Q(**{f"{prefix}status": AgreementStatus.ACTIVE, f"{prefix}starts_on__lte": today}) & (
+        Q(**{f"{prefix}ends_on__isnull": True}) | Q(**{f"{prefix}ends_on__gte": today})
+    )
+
+
+def _content_memberships(user: Any) -> dict[int, Membership]:
+    """Agency id → the membership that sees content there (a chair's wins over a practitioner's)."""
+    mine: dict[int, Membership] = {}
+    for membership in memberships(user):
+        if membership.role not in CONTENT_ROLES:
+            continue
+        current = mine.get(membership.agency_id)
+        if current is None or membership.role == Role.CHAIR:
+            mine[membership.agency_id] = membership
+    return mine
+
+
+def case_access(user: Any, case: Case, at: datetime | None = None) -> Access | None:
+    """How this user may see this case now, or None. The rule every other form mirrors.
+
+    Cached on the user for the request when ``at`` is not given.
+    """
+    if case.erased_at is not None:
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    cache = _cache(user)
+    key = ("access", case.pk)
+    if at is None and key in cache:
+        cached: Access | None = cache[key]
+        return cached
+    result = _case_access(user, case, at or timezone.now())
+    if at is None:
+        cache[key] = result
+    return result
+
+
+def _case_access(user: Any, case: Case, at: datetime) -> Access | None:
+    mine = _content_memberships(user)
+    if not mine:
+        return None
+    own = frozenset(mine)
+    if case.lead_agency_id in mine:
+        membership = mine[case.lead_agency_id]
+        return Access(
+            case.pk,
+            "lead",
+            membership.agency_id,
+            membership.role,
+            dict(FULL_ACCESS),
+            own,
+            agency_type=membership.agency.agency_type,
+        )
+    grant = CaseGroupObjectPermission.objects.filter(
+        _view_permission_q(), content_object_id=case.pk, group_id=OuterRef("agency__group_id")
+    )
+    shares = sorted(
+        CaseShare.objects.live(at)
+        .filter(case_id=case.pk, agency_id__in=own)
+        .filter(Exists(grant))
+        .select_related("agreement"),
+        key=lambda s: (s.agency_id, str(s.pk)),
+    )
+    if shares:
+        agency_id = shares[0].agency_id
+        shares = [s for s in shares if s.agency_id == agency_id]
+        membership = mine[agency_id]
+        terms = _party_levels([s.agreement_id for s in shares], agency_id)
+        levels: dict[str, int] = {}
+        for share in shares:
+            allowed = terms.get(share.agreement_id, {})
+            for category in share.categories:
+                levels[category] = max(levels.get(category, 0), int(allowed.get(category, 0)))
+        return Access(
+            case.pk,
+            "share",
+            agency_id,
+            membership.role,
+            _cap(levels, membership.agency.agency_type),
+            own,
+            share_ids=tuple(s.pk for s in shares),
+            agreement_ids=tuple(sorted({s.agreement_id for s in shares}, key=str)),
+            agreement_refs=tuple(sorted({s.agreement.reference for s in shares})),
+            agency_type=membership.agency.agency_type,
+        )
+    glass = (
+        _live_break_glass(at)
+        .filter(case_id=case.pk, user_id=user.pk, agency_id__in=own)
+        .select_related("agreement")
+        .order_by("-expires_at")
+        .first()
+    )
+    if glass is not None:
+        membership = mine[glass.agency_id]
+        glass_terms = _party_levels([glass.agreement_id], glass.agency_id).get(glass.agreement_id, {})
+        return Access(
+            case.pk,
+            "break_glass",
+            glass.agency_id,
+            membership.role,
+            _cap(glass_terms, membership.agency.agency_type),
+            own,
+            agreement_ids=(glass.agreement_id,),
+            break_glass_id=glass.pk,
+            break_glass_expires_at=glass.expires_at,
+            agreement_refs=(glass.agreement.reference,),
+            agency_type=membership.agency.agency_type,
+        )
+    return None
 
 
 def _party_levels(agreement_ids: Iterable[uuid.UUID], agency_id: int) -> dict[uuid.UUID, dict[str, int]]:
@@ -141,96 +292,17 @@ def _party_levels(agreement_ids: Iterable[uuid.UUID], agency_id: int) -> dict[uu
     return {p.agreement_id: {k: int(v) for k, v in (p.categories or {}).items()} for p in parties}
 
 
-def case_access(user: Any, case: Case, at: datetime | None = None) -> Access | None:
-    """How this user may see this case now, or None. The rule every other form mirrors."""
-    if case.erased_at is not None:
-        return None
-    cache: dict[Any, Any] = (
-        _cache(user) if user is not None and getattr(user, "is_authenticated", False) else {}
+def _live_break_glass(at: datetime) -> QuerySet[BreakGlass]:
+    """Break-glass rows giving access at ``at``: unexpired, under an agreement in force, with the
+    personal guardian permission the service granted still held."""
+    personal = CaseUserObjectPermission.objects.filter(
+        _view_permission_q(), content_object_id=OuterRef("case_id"), user_id=OuterRef("user_id")
     )
-    key = ("access", case.pk)
-    if at is None and key in cache:
-        cached: Access | None = cache[key]
-        return cached
-    result = _case_access(user, case, at)
-    if at is None and cache is not None:
-        cache[key] = result
-    return result
+    return BreakGlass.objects.filter(_in_force_q(at), expires_at__gt=at).filter(Exists(personal))
 
 
-def _case_access(user: Any, case: Case, at: datetime | None) -> Access | None:
-    at = at or timezone.now()
-    mine = {m.agency_id: m for m in memberships(user) if m.role in CONTENT_ROLES}
-    if not mine:
-        return None
-    own = frozenset(mine)
-    if case.lead_agency_id in mine:
-        membership = mine[case.lead_agency_id]
-        return Access(case.pk, "lead", membership.agency_id, membership.role, dict(FULL_ACCESS), own)
-    group_ids = list(Agency.objects.filter(pk__in=own).values_list("group_id", flat=True))
-    permitted_groups = set(
-        CaseGroupObjectPermission.objects.filter(
-            content_object_id=case.pk, group_id__in=group_ids, permission_id=view_permission_id()
-        ).values_list("group_id", flat=True)
-    )
-    shares = list(
-        CaseShare.objects.live(at)
-        .filter(case_id=case.pk, agency_id__in=own, agency__group_id__in=permitted_groups)
-        .select_related("agency")
-    )
-    if shares:
-        agency_id = shares[0].agency_id
-        shares = [s for s in shares if s.agency_id == agency_id]
-        party = _party_levels([s.agreement_id for s in shares], agency_id)
-        levels: dict[str, int] = {}
-        for share in shares:
-            terms = party.get(share.agreement_id, {})
-            for category in share.categories:
-                levels[category] = max(levels.get(category, 0), min(terms.get(category, 0), Level.FULL))
-        membership = mine[agency_id]
-        return Access(
-            case.pk,
-            "share",
-            agency_id,
-            membership.role,
-            levels,
-            own,
-            share_ids=tuple(s.pk for s in shares),
-            agreement_ids=tuple(sorted({s.agreement_id for s in shares})),
-        )
-    glass = (
-        BreakGlass.objects.filter(case_id=case.pk, user=user, agency_id__in=own, expires_at__gt=at)
-        .filter(
-            Exists(
-                CaseUserObjectPermission.objects.filter(
-                    content_object_id=OuterRef("case_id"), user=user, permission_id=view_permission_id()
-                )
-            )
-        )
-        .order_by("-expires_at")
-        .first()
-    )
-    if (
-        glass is not None
-        and SharingAgreement.objects.in_force(timezone.localdate(at)).filter(pk=glass.agreement_id).exists()
-    ):
-        terms = _party_levels([glass.agreement_id], glass.agency_id).get(glass.agreement_id, {})
-        return Access(
-            case.pk,
-            "break_glass",
-            glass.agency_id,
-            mine[glass.agency_id].role,
-            {k: min(v, Level.FULL) for k, v in terms.items()},
-            own,
-            agreement_ids=(glass.agreement_id,),
-            break_glass_id=glass.pk,
-            break_glass_expires_at=glass.expires_at,
-        )
-    return None
-
-
-def can_view_case(user: Any, case: Case) -> bool:
-    return case_access(user, case) is not None
+def can_view_case(user: Any, case: Case, at: datetime | None = None) -> bool:
+    return case_access(user, case, at) is not None
 
 
 def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> tuple[Case, Access]:
@@ -249,6 +321,7 @@ def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> t
     return case, access
 
 
+# --- roles to actions on a case ---------------------------------------------------------------
 def can_edit_case(user: Any, case: Case) -> bool:
     """Only the lead agency's practitioners and chairs change the case record."""
     access = case_access(user, case)
@@ -260,21 +333,49 @@ def can_share_case(user: Any, case: Case) -> bool:
     access = case_access(user, case)
     if access is None or not access.is_lead:
         return False
-    return case.owner_id == user.pk or has_role(user, Role.CHAIR, case.lead_agency_id)
+    return bool(case.owner_id == user.pk or has_role(user, Role.CHAIR, case.lead_agency_id))
+
+
+def can_revoke_share(user: Any, share: CaseShare) -> bool:
+    return share.revoked_at is None and can_share_case(user, share.case)
 
 
 def can_add_note(user: Any, case: Case) -> bool:
-    """Anyone who may see the case adds notes, in their own agency's name."""
+    """Practitioners and chairs who may see the case add notes, in their own agency's name."""
     return case_access(user, case) is not None
 
 
+def note_agency_id(user: Any, case: Case) -> int | None:
+    """The agency in whose name this user's note on the case is written (the agency they see it through)."""
+    access = case_access(user, case)
+    return None if access is None else access.agency_id
+
+
+def can_chair_review(user: Any, case: Case) -> bool:
+    """Chairs who may see the case run its reviews and record decisions."""
+    access = case_access(user, case)
+    return access is not None and has_role(user, Role.CHAIR, access.agency_id)
+
+
+def can_record_decision(user: Any, case: Case) -> bool:
+    return can_chair_review(user, case)
+
+
 def can_disclose_case(user: Any, case: Case) -> bool:
+    """The lead agency's case owner or chair records a disclosure to a third party."""
     return can_share_case(user, case)
 
 
 def can_approve_disclosure(user: Any, case: Case) -> bool:
+    """A chair of the lead agency approves a disclosure outside Convene."""
     access = case_access(user, case)
-    return access is not None and access.role == Role.CHAIR
+    return access is not None and access.is_lead and has_role(user, Role.CHAIR, case.lead_agency_id)
+
+
+def can_view_disclosures(user: Any, case: Case) -> bool:
+    """The disclosure log of a case is the lead agency's record."""
+    access = case_access(user, case)
+    return access is not None and access.is_lead
 
 
 def can_erase_case(user: Any, case: Case) -> bool:
@@ -285,6 +386,14 @@ def can_erase_case(user: Any, case: Case) -> bool:
 
 
 # --- fields ---------------------------------------------------------------------------------
+def _record_category(obj: Any) -> str:
+    """A record's category: its own ``category`` field where it has one (notes), else its class's."""
+    own = obj.__dict__.get("category") if isinstance(getattr(obj, "__dict__", None), dict) else None
+    if isinstance(own, str) and own in ALL_CATEGORIES:
+        return own
+    return str(obj.CATEGORY)
+
+
 def record_level(access: Access, obj: Any, category: str) -> int:
     """The level a viewer has on one record: full on their own agency's records."""
     owner = getattr(obj, "owner_agency_id", None)
@@ -299,7 +408,7 @@ def visible_fields(access: Access, obj: Any) -> frozenset[str]:
     shown = set()
     for name, (category, minimum) in visibility.items():
         if category == "*":
-            category = getattr(obj, "category", obj.CATEGORY)
+            category = _record_category(obj)
         if record_level(access, obj, category) >= minimum:
             shown.add(name)
     return frozenset(shown)
@@ -307,25 +416,32 @@ def visible_fields(access: Access, obj: Any) -> frozenset[str]:
 
 def can_see_record(access: Access, obj: Any) -> bool:
     """A record is listed if the viewer has at least summary of its category."""
-    category = getattr(obj, "category", None) if "category" in getattr(obj, "__dict__", {}) else None
-    return record_level(access, obj, category or obj.CATEGORY) >= Level.SUMMARY
+    return record_level(access, obj, _record_category(obj)) >= Level.SUMMARY
+
+
+def withheld_reason(access: Access, category: str) -> str | None:
+    """Why this viewer does not get all of a category (None when they get it in full)."""
+    level = access.level(category)
+    if level >= Level.FULL:
+        return None
+    if category in never_shared(access.agency_type):
+        return NEVER_REASON.get(category, "Never shared with your agency.")
+    refs = ", ".join(access.agreement_refs) or "no agreement"
+    where = f"agreement {refs}"
+    if access.via == "break_glass":
+        where += " (break-glass access)"
+    if level == Level.SUMMARY:
+        return f"Summary only: not shared in full with your agency under {where}."
+    return f"Not shared with your agency under {where}."
 
 
 def withheld_categories(access: Access) -> dict[str, str]:
     """Category → reason, for every category not given in full."""
     reasons = {}
     for category in ALL_CATEGORIES:
-        level = access.level(category)
-        if level >= Level.FULL:
-            continue
-        if access.via == "break_glass":
-            where = "the agreement covering this break-glass access"
-        else:
-            where = "agreement " + ", ".join(str(a) for a in access.agreement_ids)
-        if level == Level.SUMMARY:
-            reasons[category] = f"Summary only: not shared in full with your agency under {where}."
-        else:
-            reasons[category] = f"Withheld: not shared with your agency under {where}."
+        reason = withheld_reason(access, category)
+        if reason is not None:
+            reasons[category] = reason
     return reasons
 
 
@@ -334,23 +450,14 @@ def _visible_q(user: Any, at: datetime) -> Q:
     own = content_agencies(user)
     if not own:
         return Q(pk__in=[])
-    today = timezone.localdate(at)
-    share = CaseShare.objects.live(at).filter(case_id=OuterRef("pk"), agency_id__in=own)
     grant = CaseGroupObjectPermission.objects.filter(
-        content_object_id=OuterRef("pk"), group__agency__in=own, permission_id=view_permission_id()
+        _view_permission_q(),
+        content_object_id=OuterRef("case_id"),
+        group_id=OuterRef("agency__group_id"),
     )
-    glass = BreakGlass.objects.filter(
-        case_id=OuterRef("pk"),
-        user_id=user.pk,
-        agency_id__in=own,
-        expires_at__gt=at,
-        agreement__status="active",
-        agreement__starts_on__lte=today,
-    ).filter(Q(agreement__ends_on__isnull=True) | Q(agreement__ends_on__gte=today))
-    personal = CaseUserObjectPermission.objects.filter(
-        content_object_id=OuterRef("pk"), user_id=user.pk, permission_id=view_permission_id()
-    )
-    return Q(lead_agency_id__in=own) | (Exists(share) & Exists(grant)) | (Exists(glass) & Exists(personal))
+    share = CaseShare.objects.live(at).filter(case_id=OuterRef("pk"), agency_id__in=own).filter(Exists(grant))
+    glass = _live_break_glass(at).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
+    return Q(lead_agency_id__in=own) | Exists(share) | Exists(glass)
 
 
 def cases_visible_to(user: Any, at: datetime | None = None) -> QuerySet[Case]:
@@ -366,51 +473,31 @@ def shared_with_my_agency(user: Any) -> QuerySet[Case]:
 
 # --- audiences ------------------------------------------------------------------------------
 def user_ids_who_can_view(case: Case, at: datetime | None = None) -> set[int]:
-    """Everyone who may see the case now: the WebSocket audience for its events."""
+    """Everyone who may see the case now: the WebSocket audience for its events (one query)."""
     at = at or timezone.now()
     if case.erased_at is not None:
         return set()
-    share_agencies = set(
-        CaseShare.objects.live(at)
-        .filter(case_id=case.pk)
-        .filter(
-            Exists(
-                CaseGroupObjectPermission.objects.filter(
-                    content_object_id=case.pk,
-                    group_id=OuterRef("agency__group_id"),
-                    permission_id=view_permission_id(),
-                )
-            )
-        )
-        .values_list("agency_id", flat=True)
+    grant = CaseGroupObjectPermission.objects.filter(
+        _view_permission_q(), content_object_id=case.pk, group_id=OuterRef("agency__group_id")
     )
-    agencies = share_agencies | {case.lead_agency_id}
-    users = set(
+    share = (
+        CaseShare.objects.live(at)
+        .filter(case_id=case.pk, agency_id=OuterRef("agency_id"))
+        .filter(Exists(grant))
+    )
+    glass = _live_break_glass(at).filter(
+        case_id=case.pk, user_id=OuterRef("user_id"), agency_id=OuterRef("agency_id")
+    )
+    rows = (
         Membership.objects.active(at)
-        .filter(agency_id__in=agencies, role__in=CONTENT_ROLES)
+        .filter(role__in=CONTENT_ROLES)
+        .filter(Q(agency_id=case.lead_agency_id) | Exists(share) | Exists(glass))
         .values_list("user_id", flat=True)
     )
-    today = timezone.localdate(at)
-    glass = BreakGlass.objects.filter(
-        case_id=case.pk,
-        expires_at__gt=at,
-        agreement__status="active",
-        agreement__starts_on__lte=today,
-    ).filter(Q(agreement__ends_on__isnull=True) | Q(agreement__ends_on__gte=today))
-    for user_id, agency_id in glass.values_list("user_id", "agency_id"):
-        if (
-            Membership.objects.active(at)
-            .filter(user_id=user_id, agency_id=agency_id, role__in=CONTENT_ROLES)
-            .exists()
-            and CaseUserObjectPermission.objects.filter(
-                content_object_id=case.pk, user_id=user_id, permission_id=view_permission_id()
-            ).exists()
-        ):
-            users.add(user_id)
-    return users
+    return set(rows)
 
 
-# --- roles to actions -----------------------------------------------------------------------
+# --- roles to actions: audit, people, agreements ----------------------------------------------
 def can_view_audit(user: Any) -> bool:
     """Auditors see the audit log (and no case content)."""
     return bool(agency_ids(user, [Role.AUDITOR]))
@@ -432,44 +519,96 @@ def administered_agency_ids(user: Any) -> frozenset[int]:
 
 
 def can_draft_agreement(user: Any) -> bool:
+    """Agency admins draft agreements (in their own agency's name)."""
     return bool(agency_ids(user, [Role.AGENCY_ADMIN]))
 
 
 def can_manage_agreement(user: Any, agreement: SharingAgreement) -> bool:
     """Agency admins of a party agency (or of the drafting agency) manage the agreement."""
     admin_of = administered_agency_ids(user)
+    if not admin_of:
+        return False
     if agreement.drafted_by_agency_id in admin_of:
         return True
     return agreement.parties.filter(agency_id__in=admin_of).exists()
 
 
+def can_activate_agreement(user: Any, agreement: SharingAgreement) -> bool:
+    """The drafting agency's admins activate (and reactivate) an agreement."""
+    return agreement.drafted_by_agency_id in administered_agency_ids(user)
+
+
+def can_suspend_agreement(user: Any, agreement: SharingAgreement) -> bool:
+    """Any party's admin may suspend: one controller's concern stops the sharing for all."""
+    return can_manage_agreement(user, agreement)
+
+
+def can_terminate_agreement(user: Any, agreement: SharingAgreement) -> bool:
+    return can_manage_agreement(user, agreement)
+
+
 def agreements_visible_to(user: Any) -> QuerySet[SharingAgreement]:
+    """Agreements the user's agencies drafted or are party to (no case content in them)."""
     mine = agency_ids(user)
-    return SharingAgreement.objects.filter(
-        Q(drafted_by_agency_id__in=mine) | Q(parties__agency_id__in=mine)
-    ).distinct()
+    party = AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=mine)
+    return SharingAgreement.objects.filter(Q(drafted_by_agency_id__in=mine) | Exists(party))
+
+
+def can_view_agreement(user: Any, agreement: SharingAgreement) -> bool:
+    mine = agency_ids(user)
+    return agreement.drafted_by_agency_id in mine or agreement.parties.filter(agency_id__in=mine).exists()
 
 
 def can_sign_for(user: Any, party: AgreementParty) -> bool:
+    """An admin of the party agency signs for it."""
     return has_role(user, Role.AGENCY_ADMIN, party.agency_id)
 
 
+def parties_user_may_sign(user: Any, agreement: SharingAgreement) -> list[AgreementParty]:
+    admin_of = administered_agency_ids(user)
+    return [p for p in agreement.parties.select_related("agency") if p.agency_id in admin_of]
+
+
+# --- break-glass ------------------------------------------------------------------------------
 def break_glass_agreements(user: Any, case: Case) -> QuerySet[SharingAgreement]:
     """Agreements in force to which both the user's agency and the lead agency are parties."""
     own = content_agencies(user)
     return (
         SharingAgreement.objects.in_force()
-        .filter(parties__agency_id=case.lead_agency_id)
+        .filter(
+            Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id=case.lead_agency_id))
+        )
         .filter(Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=own)))
-        .distinct()
     )
 
 
+def break_glass_agency_ids(user: Any, agreement: SharingAgreement) -> list[int]:
+    """The user's content agencies that are party to the agreement (the agency they break glass as)."""
+    own = content_agencies(user)
+    return sorted(agreement.parties.filter(agency_id__in=own).values_list("agency_id", flat=True))
+
+
 def can_break_glass(user: Any, case: Case) -> bool:
+    """A practitioner or chair of a party agency may open a case not shared with them."""
+    if case.erased_at is not None:
+        return False
     return case_access(user, case) is None and break_glass_agreements(user, case).exists()
 
 
 def can_review_break_glass(user: Any, glass: BreakGlass) -> bool:
     """The lead agency's chairs and the auditors of the lead agency review break-glass use."""
+    if glass.reviewed_at is not None:
+        return False
     lead = glass.case.lead_agency_id
     return has_role(user, Role.CHAIR, lead) or has_role(user, Role.AUDITOR, lead)
+
+
+def break_glass_review_queue(user: Any) -> QuerySet[BreakGlass]:
+    """Break-glass uses waiting for review by this user (lead agency chair or auditor)."""
+    reviewers_of = agency_ids(user, [Role.CHAIR, Role.AUDITOR])
+    return BreakGlass.objects.filter(case__lead_agency_id__in=reviewers_of, reviewed_at__isnull=True)
+
+
+def can_view_break_glass(user: Any, glass: BreakGlass) -> bool:
+    reviewers_of = agency_ids(user, [Role.CHAIR, Role.AUDITOR])
+    return glass.user_id == user.pk or glass.case.lead_agency_id in reviewers_of

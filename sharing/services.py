@@ -22,6 +22,7 @@ from core.categories import ALL_CATEGORIES, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
 
+from . import policy
 from .models import (
     AGREEMENT_TRANSITIONS,
     AgreementParty,
@@ -107,6 +108,14 @@ def do_create_agreement(
         seen.add(party["agency"].pk)
         if not str(party.get("legal_gateway", "")).strip():
             raise DomainError(f"Give the legal gateway for {party['agency']}.", field="parties")
+        levels = _clean_levels(party.get("categories", {}), "parties")
+        banned = sorted(set(levels) & policy.never_shared(party["agency"].agency_type))
+        if banned:
+            raise DomainError(
+                f"{party['agency']} may never receive {', '.join(banned)}: "
+                + " ".join(policy.NEVER_REASON.get(c, "") for c in banned),
+                field="parties",
+            )
     agreement = SharingAgreement.objects.create(
         title=title.strip(),
         reference=reference.strip(),
@@ -148,8 +157,11 @@ def do_sign_agreement(
     acting_user: Any,
     signed_on: date | None = None,
 ) -> AgreementParty:
+    party = AgreementParty.objects.select_for_update().select_related("agreement", "agency").get(pk=party.pk)
     if party.agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.SUSPENDED):
-        raise DomainError("Only a draft or suspended agreement is signed.")
+        raise DomainError("Only a draft or suspended agreement is signed.", field="status")
+    if party.signed_on is not None and party.agreement.status == AgreementStatus.DRAFT:
+        raise DomainError(f"{party.agency} has already signed this agreement.", field="party")
     if not signatory_name.strip() or not signatory_role.strip():
         raise DomainError("Give the signatory's name and role.", field="signatory_name")
     party.signatory_name = signatory_name.strip()
@@ -190,6 +202,10 @@ def do_change_agreement_status(
         unsigned = [str(p.agency) for p in agreement.parties.select_related("agency") if not p.signed_on]
         if unsigned:
             raise DomainError("Every party must sign first: " + ", ".join(unsigned) + ".", field="status")
+        if agreement.ends_on is not None and agreement.ends_on < timezone.localdate():
+            raise DomainError(
+                "This agreement's end date has passed: it cannot be made active.", field="status"
+            )
     elif not reason.strip():
         raise DomainError("Give the reason for this change.", field="reason")
     old = agreement.status
@@ -203,7 +219,7 @@ def do_change_agreement_status(
         actor=acting_user,
         obj=agreement,
         agreement_id=agreement.pk,
-        detail={"change": "status", "from": old, "to": status},
+        detail={"change": "status", "from": old, "to": status, "reason": agreement.status_reason[:200]},
     )
     party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
     _authz_changed(agency_ids=party_agencies)
@@ -245,7 +261,9 @@ def do_share_case(
     wanted = sorted(set(categories))
     if not wanted:
         raise DomainError("Choose at least one data category to share.", field="categories")
-    allowed = {k for k, v in (party.categories or {}).items() if int(v) > 0}
+    allowed = {k for k, v in (party.categories or {}).items() if int(v) > 0} - policy.never_shared(
+        agency.agency_type
+    )
     refused = [c for c in wanted if c not in allowed]
     if refused:
         raise DomainError(
@@ -321,19 +339,40 @@ def do_revoke_share(
 # --- break-glass ----------------------------------------------------------------------------
 @transaction.atomic
 def do_break_glass(
-    *, case: Case, user: Any, agency: Agency, agreement: SharingAgreement, reason: str
+    *,
+    case: Case,
+    user: Any,
+    agency: Agency,
+    agreement: SharingAgreement,
+    reason: str,
+    minutes: int | None = None,
 ) -> BreakGlass:
     """Open a case not shared with the user's agency, for a limited time, with a typed reason."""
-    if len(reason.strip()) < 10:
+    if len((reason or "").strip()) < 10:
         raise DomainError("Explain why you need emergency access (at least 10 characters).", field="reason")
+    if case.erased_at is not None:
+        raise DomainError("This case has been erased.")
+    if agency.pk not in policy.content_agencies(user):
+        raise DomainError(
+            "Break-glass is opened as a practitioner or chair of your own agency.", field="agency"
+        )
+    if agency.pk == case.lead_agency_id:
+        raise DomainError("Your agency leads this case: open it normally.", field="agency")
     if not agreement.is_in_force():
-        raise DomainError("Break-glass needs an agreement in force.", field="agreement")
+        raise DomainError(
+            f"Agreement {agreement.reference} is not in force: break-glass needs an active agreement.",
+            field="agreement",
+        )
     party_ids = set(agreement.parties.values_list("agency_id", flat=True))
     if agency.pk not in party_ids or case.lead_agency_id not in party_ids:
         raise DomainError(
-            "Your agency and the lead agency must both be parties to the agreement.", field="agreement"
+            f"Your agency and the lead agency must both be parties to agreement {agreement.reference}.",
+            field="agreement",
         )
-    minutes = settings.CONVENE_BREAK_GLASS_MINUTES
+    policy.forget(user)
+    if policy.case_access(user, case) is not None:
+        raise DomainError("You can already see this case: break-glass is not needed.", field="case")
+    minutes = minutes or int(settings.CONVENE_BREAK_GLASS_MINUTES)
     glass = BreakGlass.objects.create(
         case=case,
         user=user,
@@ -343,31 +382,46 @@ def do_break_glass(
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
+    membership = policy.primary_membership(user, agency.pk)
     record_event(
         Op.BREAK_GLASS,
         actor=user,
         agency=agency,
+        role=membership.role if membership else "",
         obj=glass,
         case_id=case.pk,
-        justification=glass.reason,
+        justification=f"break-glass {glass.pk}",
         agreement_id=agreement.pk,
-        detail={"minutes": minutes},
+        recipients=[f"user:{user.pk}"],
+        detail={"change": "opened", "minutes": minutes},
     )
+    policy.forget(user)
     send_on_commit(f"agency.{case.lead_agency_id}", {"type": "breakglass.opened", "case_id": str(case.pk)})
+    _authz_changed(user_ids=[user.pk], case=case)
     return glass
+
+
+REVIEW_OUTCOMES = ("justified", "unjustified")
 
 
 @transaction.atomic
 def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: Any) -> BreakGlass:
+    """Record the review of a break-glass use. An unjustified one ends at once if still open."""
     glass = BreakGlass.objects.select_for_update().get(pk=glass.pk)
     if glass.reviewed_at is not None:
-        raise DomainError("This break-glass access has already been reviewed.")
-    if outcome not in ("justified", "unjustified"):
+        raise DomainError("This break-glass access has already been reviewed.", field="review_outcome")
+    if outcome not in REVIEW_OUTCOMES:
         raise DomainError("Choose justified or not justified.", field="review_outcome")
-    glass.reviewed_at = timezone.now()
+    if outcome == "unjustified" and not (note or "").strip():
+        raise DomainError("Say why the access was not justified.", field="review_note")
+    now = timezone.now()
+    glass.reviewed_at = now
     glass.reviewed_by = acting_user
     glass.review_outcome = outcome
-    glass.review_note = note.strip()
+    glass.review_note = (note or "").strip()
+    ended = outcome == "unjustified" and glass.expires_at > now
+    if ended:
+        glass.expires_at = now
     glass.save()
     record_event(
         Op.BREAK_GLASS,
@@ -375,12 +429,48 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
         obj=glass,
         case_id=glass.case_id,
         agreement_id=glass.agreement_id,
-        detail={"review": outcome},
+        detail={"change": "reviewed", "review": outcome, "ended": ended},
     )
+    if ended:
+        _authz_changed(user_ids=[glass.user_id])
     return glass
 
 
+# --- expiry -----------------------------------------------------------------------------------
+def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> list[SharingAgreement]:
+    """Expire every active or suspended agreement whose end date has passed (each audited)."""
+    on = on or timezone.localdate()
+    expired = []
+    due = SharingAgreement.objects.filter(
+        status__in=[AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED], ends_on__lt=on
+    )
+    for agreement in due:
+        with transaction.atomic():
+            locked = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
+            if locked.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
+                continue
+            old = locked.status
+            locked.status = AgreementStatus.EXPIRED
+            locked.status_changed_at = timezone.now()
+            locked.status_reason = f"End date {locked.ends_on.isoformat() if locked.ends_on else ''} passed."
+            locked.version += 1
+            locked.save()
+            record_event(
+                Op.AGREEMENT,
+                actor=acting_user,
+                obj=locked,
+                agreement_id=locked.pk,
+                detail={"change": "status", "from": old, "to": AgreementStatus.EXPIRED, "automatic": True},
+            )
+            _authz_changed(agency_ids=list(locked.parties.values_list("agency_id", flat=True)))
+            expired.append(locked)
+    return expired
+
+
 # --- disclosures ----------------------------------------------------------------------------
+DISCLOSURE_KINDS = frozenset(key for key, _ in Disclosure.RECIPIENT_KINDS)
+
+
 @transaction.atomic
 def do_record_disclosure(
     *,
@@ -396,27 +486,36 @@ def do_record_disclosure(
     disclosed_on: date,
     acting_user: Any,
 ) -> Disclosure:
-    if not recipient.strip():
+    """Record a disclosure outside Convene: recipient, what, why, chair approval and date."""
+    if case.erased_at is not None:
+        raise DomainError("This case has been erased.")
+    if not (recipient or "").strip():
         raise DomainError("Name the recipient.", field="recipient")
-    if recipient_kind not in {key for key, _ in Disclosure.RECIPIENT_KINDS}:
+    if recipient_kind not in DISCLOSURE_KINDS:
         raise DomainError("Choose who received the disclosure.", field="recipient_kind")
     bad = [c for c in categories if c not in ALL_CATEGORIES]
     if bad or not categories:
         raise DomainError("Choose the data categories disclosed.", field="categories")
-    if not summary.strip():
+    if not (summary or "").strip():
         raise DomainError("Describe what was disclosed.", field="summary")
-    if len(justification.strip()) < 10:
+    if len((justification or "").strip()) < 10:
         raise DomainError("Record why the disclosure was necessary and proportionate.", field="justification")
+    if disclosed_on is None:
+        raise DomainError("Give the date of the disclosure.", field="disclosed_on")
     if disclosed_on > timezone.localdate():
         raise DomainError("The disclosure date cannot be in the future.", field="disclosed_on")
+    if approved_by is None or not policy.can_approve_disclosure(approved_by, case):
+        raise DomainError(
+            "A chair of the lead agency must approve a disclosure outside Convene.", field="approved_by"
+        )
     disclosure = Disclosure(
         case=case,
         agency=agency,
         recipient=recipient.strip(),
         recipient_kind=recipient_kind,
         categories=sorted(set(categories)),
-        summary=summary,
-        justification=justification,
+        summary=summary.strip(),
+        justification=justification.strip(),
         undertaking=undertaking,
         approved_by=approved_by,
         disclosed_on=disclosed_on,
@@ -432,5 +531,11 @@ def do_record_disclosure(
         categories=disclosure.categories,
         justification=f"disclosure {disclosure.pk} approved by user {approved_by.pk}",
         recipients=[f"third_party:{recipient_kind}"],
+        detail={
+            "approved_by": approved_by.pk,
+            "disclosed_on": disclosed_on.isoformat(),
+            "undertaking": undertaking,
+        },
     )
+    send_on_commit(f"case.{case.pk}", {"type": "disclosure.recorded", "case_id": str(case.pk)})
     return disclosure
