@@ -97,3 +97,73 @@ def pytest_configure(config: Any) -> None:
             "CI runs the whole suite on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL "
             "(no PostgreSQL- or Redis-only test may be skipped in CI)."
         )
+
+
+# --- no sensitive value in any log line (issue 9) -------------------------------------------
+# Every plaintext that passes through an encrypted field during the run is remembered, every log
+# record emitted during the run is kept, and the run fails if any such value appears in a log.
+_SENSITIVE: set[str] = set()
+_LOG_LINES: list[str] = []
+
+
+class _KeepEveryRecord(__import__("logging").Handler):
+    def emit(self, record: Any) -> None:
+        try:
+            _LOG_LINES.append(self.format(record))
+        except Exception:  # noqa: BLE001, S110 - a record that cannot be formatted cannot leak either
+            pass
+
+
+def _remember(value: Any) -> None:
+    if isinstance(value, str):
+        if len(value.strip()) >= 8:
+            _SENSITIVE.add(value.strip())
+    elif isinstance(value, dict):
+        for item in value.values():
+            _remember(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _remember(item)
+
+
+def pytest_sessionstart(session: Any) -> None:
+    import logging
+
+    from keystore import fields
+
+    original = fields.EncryptedField.encrypt
+
+    def recording_encrypt(self: Any, instance: Any, value: Any) -> bytes:
+        _remember(value)
+        return original(self, instance, value)
+
+    fields.EncryptedField.encrypt = recording_encrypt  # type: ignore[method-assign]
+    handler = _KeepEveryRecord(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    session.config._convene_log_handler = handler
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    import json
+    from pathlib import Path
+
+    text = "\n".join(_LOG_LINES)
+    leaks = sorted(v for v in _SENSITIVE if v in text)
+    figures = {
+        "log_records_scanned": len(_LOG_LINES),
+        "sensitive_values_tracked": len(_SENSITIVE),
+        "sensitive_values_found_in_logs": len(leaks),
+    }
+    out = Path(__file__).parent / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "log-scan.json").write_text(json.dumps(figures, indent=2))
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"FAILED: {len(leaks)} sensitive value(s) reached a log line during the run "
+                "(values not printed; see which test logged them with -p no:logging off).",
+                red=True,
+            )
+        session.exitstatus = 1
