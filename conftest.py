@@ -3,6 +3,8 @@ named personas, and clients signed in with both factors."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -106,12 +108,10 @@ _SENSITIVE: set[str] = set()
 _LOG_LINES: list[str] = []
 
 
-class _KeepEveryRecord(__import__("logging").Handler):
+class _KeepEveryRecord(logging.Handler):
     def emit(self, record: Any) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a record that cannot be formatted cannot leak either
             _LOG_LINES.append(self.format(record))
-        except Exception:  # noqa: BLE001, S110 - a record that cannot be formatted cannot leak either
-            pass
 
 
 def _remember(value: Any) -> None:
@@ -127,8 +127,6 @@ def _remember(value: Any) -> None:
 
 
 def pytest_sessionstart(session: Any) -> None:
-    import logging
-
     from keystore import fields
 
     original = fields.EncryptedField.encrypt
