@@ -145,3 +145,18 @@ class ApiToken(models.Model):
     def is_usable(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and self.expires_at > at
+
+
+class DemoObject(models.Model):
+    """A stable name for one object made by ``seed_demo``, so that running it again changes nothing."""
+
+    key = models.CharField(max_length=120, unique=True)
+    model = models.CharField(max_length=100, help_text="app_label.ModelName")
+    object_pk = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"demo {self.key} → {self.model} {self.object_pk}"

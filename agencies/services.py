@@ -131,6 +131,71 @@ def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership
     return membership
 
 
+# --- people -----------------------------------------------------------------------------------
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def one_time_password() -> str:
+    """A readable first password, shown once to the admin who hands it over."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+@transaction.atomic
+def do_create_person(
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    acting_user: Any,
+    email: str = "",
+    password: str | None = None,
+    is_demo: bool = False,
+) -> tuple[User, str]:
+    """Create a person who can sign in; returns them with their first password (shown once, never stored)."""
+    username = username.strip().lower()
+    if not username or not set(username) <= USERNAME_CHARS or len(username) > 150:
+        raise DomainError(
+            "A username uses lower-case letters, digits, dots, hyphens and underscores.", field="username"
+        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError("That username is taken.", field="username")
+    if not first_name.strip() or not last_name.strip():
+        raise DomainError("Enter the person's first and last name.", field="first_name")
+    password = password or one_time_password()
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        is_demo=is_demo,
+    )
+    record_event(Op.MEMBERSHIP, actor=acting_user, obj=user, detail={"change": "person_created"})
+    return user, password
+
+
+@transaction.atomic
+def do_retire_demo_accounts(*, acting_user: Any = None) -> int:
+    """Stop every demo account signing in: deactivate, drop its password, devices and tokens.
+
+    The accounts stay (audit events name them) but can never be used again.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    users = list(User.objects.select_for_update().filter(is_demo=True, is_active=True))
+    now = timezone.now()
+    for user in users:
+        user.is_active = False
+        user.set_unusable_password()
+        user.session_epoch += 1
+        user.save(update_fields=["is_active", "password", "session_epoch"])
+        TOTPDevice.objects.filter(user=user).delete()
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+        record_event(Op.MEMBERSHIP, actor=acting_user, obj=user, detail={"change": "demo_account_retired"})
+        send_on_commit(f"user.{user.pk}", {"type": "authz.changed"})
+    return len(users)
+
+
 # --- API tokens -----------------------------------------------------------------------------
 TOKEN_PREFIX = "cvn"  # noqa: S105 - a label, not a secret
 

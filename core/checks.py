@@ -15,13 +15,13 @@ def check_no_demo_accounts(app_configs: Any, **kwargs: Any) -> list[Error]:
     from agencies.models import User
 
     try:
-        count = User.objects.filter(is_demo=True).count()
+        count = User.objects.filter(is_demo=True, is_active=True).count()
     except DatabaseError:
         return []
     if count:
         return [
             Error(
-                f"{count} demo account(s) exist, and their password is published in the README.",
+                f"{count} demo account(s) can sign in, and their password is published in the README.",
                 hint="Remove them: python manage.py seed_demo --remove",
                 id="convene.E010",
             )
