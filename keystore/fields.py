@@ -49,6 +49,11 @@ class EncryptedAttribute(DeferredAttribute):
             instance.__dict__[self.field.attname] = value
         return value
 
+    def __set__(self, instance: Any, value: Any) -> None:
+        # A data descriptor: without __set__ the loaded value in the instance __dict__ would shadow
+        # __get__ and callers would receive the Sealed token instead of the decrypted value.
+        instance.__dict__[self.field.attname] = value
+
 
 class EncryptedField(models.BinaryField):
     """Base for encrypted fields; subclasses convert between Python values and bytes."""
