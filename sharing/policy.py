@@ -612,3 +612,116 @@ def break_glass_review_queue(user: Any) -> QuerySet[BreakGlass]:
 def can_view_break_glass(user: Any, glass: BreakGlass) -> bool:
     reviewers_of = agency_ids(user, [Role.CHAIR, Role.AUDITOR])
     return glass.user_id == user.pk or glass.case.lead_agency_id in reviewers_of
+
+
+# --- shares and disclosures of one case --------------------------------------------------------
+def shares_visible_to(user: Any, case: Case) -> QuerySet[CaseShare]:
+    """The lead agency sees every share of its case; a partner sees only its own agency's shares."""
+    access = case_access(user, case)
+    if access is None:
+        return CaseShare.objects.none()
+    shares = CaseShare.objects.filter(case_id=case.pk)
+    if access.is_lead:
+        return shares
+    return shares.filter(agency_id__in=access.own_agency_ids)
+
+
+def can_view_shares(user: Any, case: Case) -> bool:
+    return case_access(user, case) is not None
+
+
+def shareable_agreements(case: Case) -> QuerySet[SharingAgreement]:
+    """Agreements in force to which the case's lead agency is a party."""
+    lead_party = AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id=case.lead_agency_id)
+    return SharingAgreement.objects.in_force().filter(Exists(lead_party))
+
+
+# --- meetings (case reviews) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemView:
+    """What one attendee receives of one agenda item.
+
+    ``mode``: "unacknowledged" (confidentiality statement not yet acknowledged), "excluded" (the
+    attendee's agency is excluded from this item), "not_shared" (the case is not shared with them),
+    "summary" (a third party: the executive summary only) or "minutes" (per ``access`` levels).
+    """
+
+    mode: str
+    access: Access | None = None
+
+    @property
+    def sees_content(self) -> bool:
+        return self.mode in ("minutes", "summary")
+
+
+def meeting_attendee(user: Any, meeting: Any) -> Any:
+    """The user's own attendee row for this meeting (None if not invited by name or no membership)."""
+    if not memberships(user):
+        return None
+    cache = _cache(user)
+    key = ("attendee", meeting.pk)
+    if key not in cache:
+        cache[key] = meeting.attendees.filter(user_id=user.pk).select_related("agency").first()
+    return cache[key]
+
+
+def can_view_meeting(user: Any, meeting: Any) -> bool:
+    """Named attendees (and the chair) with an active membership in the agency they attend for."""
+    attendee = meeting_attendee(user, meeting)
+    return attendee is not None and attendee.agency_id in agency_ids(user)
+
+
+def can_chair_meeting(user: Any, meeting: Any) -> bool:
+    return meeting.chair_id == getattr(user, "pk", None) and has_role(
+        user, Role.CHAIR, meeting.chair_agency_id
+    )
+
+
+def meetings_visible_to(user: Any) -> QuerySet[Any]:
+    """Meetings the user attends by name, for an agency they are an active member of (one query)."""
+    from meetings.models import Attendee, Meeting
+
+    mine = agency_ids(user)
+    if not mine:
+        return Meeting.objects.none()
+    attends = Attendee.objects.filter(meeting_id=OuterRef("pk"), user_id=user.pk, agency_id__in=mine)
+    return Meeting.objects.filter(Exists(attends))
+
+
+def agenda_item_view(user: Any, meeting: Any, item: Any) -> ItemView | None:
+    """What this user sees of one agenda item; None if they may not see the meeting at all."""
+    if not can_view_meeting(user, meeting):
+        return None
+    attendee = meeting_attendee(user, meeting)
+    if attendee.acknowledged_confidentiality_at is None:
+        return ItemView("unacknowledged")
+    if attendee.agency_id in {a.pk for a in item.excluded_agencies.all()}:
+        return ItemView("excluded")
+    access = case_access(user, item.case)
+    if attendee.role == "third_party":
+        return ItemView("summary", access)
+    if access is None:
+        return ItemView("not_shared")
+    return ItemView("minutes", access)
+
+
+def agenda_items_visible_to(user: Any, meeting: Any) -> list[tuple[Any, ItemView]]:
+    """Every agenda item with what this user sees of it ([] if they may not see the meeting)."""
+    if not can_view_meeting(user, meeting):
+        return []
+    items = meeting.items.select_related("case").prefetch_related("excluded_agencies")
+    result = []
+    for item in items:
+        view = agenda_item_view(user, meeting, item)
+        if view is not None:
+            result.append((item, view))
+    return result
+
+
+def minute_fields(view: ItemView, obj: Any) -> frozenset[str]:
+    """The fields of a minutes record (minutes, decision, dissent, addendum) this attendee receives."""
+    if view.mode == "summary":
+        return frozenset({"executive_summary"}) & frozenset(getattr(obj, "VISIBILITY", {}))
+    if view.mode != "minutes" or view.access is None:
+        return frozenset()
+    return visible_fields(view.access, obj)
