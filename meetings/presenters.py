@@ -1,0 +1,159 @@
+"""Build what one attendee receives of a meeting, field by field, from the policy's answers.
+
+Templates only ever see these plain structures: a field the policy does not give the viewer is
+never read (so never decrypted) and never reaches a template. Each item whose content is shown
+records a CONSULT event with the viewer's justification (DPA 2018 s62).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+
+from audit.models import Op
+from audit.services import record_event
+from cases.models import Action
+from sharing import policy
+from sharing.policy import ItemView
+
+from .models import Addendum, AgendaItem, Dissent, Meeting, MinuteEntry
+from .services import carried_forward_actions
+
+EXCLUDED_TEXT = "Your agency is excluded from this item."
+NOT_SHARED_TEXT = "This case is not shared with your agency; its minutes are withheld."
+
+
+@dataclass
+class ItemPresentation:
+    item: AgendaItem
+    view: ItemView
+    is_current: bool
+    label: str = ""
+    minutes: dict[str, Any] = field(default_factory=dict)
+    minutes_version: int = 0
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    carried: list[dict[str, Any]] = field(default_factory=list)
+    addenda: list[dict[str, Any]] = field(default_factory=list)
+    notice: str = ""
+
+
+def _pick(obj: Any, names: frozenset[str], wanted: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in wanted if name in names}
+
+
+def _action_row(view: ItemView, action: Action) -> dict[str, Any] | None:
+    if view.mode != "minutes" or view.access is None or not policy.can_see_record(view.access, action):
+        return None
+    shown = policy.visible_fields(view.access, action)
+    row = _pick(action, shown, ("text", "due_on"))
+    row["id"] = action.pk
+    if "pillar" in shown:
+        row["pillar"] = action.get_pillar_display()
+    if "status" in shown:
+        row["status"] = action.get_status_display()
+    if "owner" in shown:
+        row["owner"] = str(action.owner)
+    if "agency" in shown:
+        row["agency"] = str(action.agency)
+    return row
+
+
+def _case_label(view: ItemView, item: AgendaItem) -> str:
+    """The case reference only; the perpetrator's name needs C1 (shown on the case page itself)."""
+    return item.case.reference if view.mode in ("minutes", "summary") else f"Item {item.order}"
+
+
+def present_item(
+    user: Any, meeting: Meeting, item: AgendaItem, view: ItemView, *, audit: bool = True
+) -> ItemPresentation:
+    out = ItemPresentation(item=item, view=view, is_current=meeting.current_item_id == item.pk)
+    out.label = _case_label(view, item)
+    if view.mode == "unacknowledged":
+        out.notice = "Acknowledge the confidentiality statement to see this item."
+        return out
+    if view.mode == "excluded":
+        out.notice = EXCLUDED_TEXT
+        return out
+    if view.mode == "not_shared":
+        out.notice = NOT_SHARED_TEXT
+        return out
+    shown_categories = {"C10"}
+    entry = MinuteEntry.objects.filter(item=item).first()
+    if entry is not None:
+        names = policy.minute_fields(view, entry)
+        out.minutes = _pick(entry, names, ("body", "victim_safety_minutes", "executive_summary"))
+        out.minutes_version = entry.version
+        if "victim_safety_minutes" in names:
+            shown_categories.add("C7")
+    if view.mode == "minutes":
+        decisions = item.decisions.select_related("item__case").prefetch_related(
+            Prefetch("dissents", queryset=Dissent.objects.select_related("agency", "decision__item__case"))
+        )
+        for decision in decisions:
+            names = policy.minute_fields(view, decision)
+            row = _pick(
+                decision, names, ("text", "rationale", "from_level", "to_level", "review_on", "plan_number")
+            )
+            row["id"] = decision.pk
+            row["kind"] = decision.get_kind_display()
+            row["dissents"] = [
+                {"agency": str(d.agency), **_pick(d, policy.minute_fields(view, d), ("name", "view"))}
+                for d in decision.dissents.all()
+            ]
+            out.decisions.append(row)
+        actions = Action.objects.filter(case_id=item.case_id, meeting=meeting.pk).select_related(
+            "owner", "agency"
+        )
+        out.actions = [r for r in (_action_row(view, a) for a in actions) if r is not None]
+        out.carried = [
+            r for r in (_action_row(view, a) for a in carried_forward_actions(item)) if r is not None
+        ]
+        if out.actions or out.carried:
+            shown_categories.add("C5")
+        for addendum in Addendum.objects.filter(item=item).select_related("created_by", "item__case"):
+            names = policy.minute_fields(view, addendum)
+            if names:
+                out.addenda.append(
+                    {"text": addendum.text, "by": str(addendum.created_by), "at": addendum.created_at}
+                )
+                shown_categories.add(addendum.category)
+    if audit:
+        access = view.access
+        record_event(
+            Op.CONSULT,
+            actor=user,
+            agency=_agency(user, meeting),
+            obj=item,
+            case_id=item.case_id,
+            categories=sorted(shown_categories),
+            justification=access.justification if access else "meeting attendee (executive summary)",
+            share_id=access.share_ids[0] if access and access.share_ids else None,
+            agreement_id=access.agreement_ids[0] if access and access.agreement_ids else None,
+            detail={"meeting": str(meeting.pk), "mode": view.mode},
+        )
+    return out
+
+
+def _agency(user: Any, meeting: Meeting) -> Any:
+    attendee = policy.meeting_attendee(user, meeting)
+    return attendee.agency if attendee is not None else None
+
+
+def present_agenda(user: Any, meeting: Meeting, *, audit: bool = True) -> list[ItemPresentation]:
+    return [
+        present_item(user, meeting, item, view, audit=audit)
+        for item, view in policy.agenda_items_visible_to(user, meeting)
+    ]
+
+
+def executive_summaries(user: Any, meeting: Meeting) -> list[tuple[ItemPresentation, str]]:
+    rows = []
+    for item, view in policy.agenda_items_visible_to(user, meeting):
+        if not view.sees_content:
+            continue
+        out = present_item(user, meeting, item, view)
+        rows.append((out, out.minutes.get("executive_summary") or ""))
+    return rows
