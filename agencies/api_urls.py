@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api_views
+
+urlpatterns: list = [
+    path("me/", api_views.MeView.as_view(), name="me"),
+    path("me/tokens/", api_views.MyTokensView.as_view(), name="my-tokens"),
+    path("me/tokens/<uuid:token_id>/revoke/", api_views.RevokeMyTokenView.as_view(), name="revoke-my-token"),
+]
