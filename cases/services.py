@@ -1104,3 +1104,73 @@ def do_add_action_update(*, action: Action, agency: Agency, acting_user: Any, te
     _record(Op.COLLECT, obj=update, case=case, agency=agency, acting_user=acting_user)
     broadcast_case_changed(case, "action", action.pk)
     return update
+
+
+# --- opening a case from a referral, with the duplicate check ----------------------------------
+class DuplicateNominal(DomainError):
+    """The referral's perpetrator matches existing nominals: link to one, or confirm a new one."""
+
+    code = "duplicate_nominal"
+
+    def __init__(self, matches: list[tuple[Nominal, list[str]]]) -> None:
+        super().__init__(
+            "This person may already be known: link the referral to the existing record, or confirm "
+            "that it is someone else.",
+            field="nominal",
+        )
+        self.matches = matches
+
+
+def duplicate_matches(data: NominalInput) -> list[tuple[Nominal, list[str]]]:
+    """Existing nominals matching the input, each with what matched (PNC, NHS number, name and DOB)."""
+    data = validate_nominal(data)
+    probes = {
+        "PNC ID": pnc_index(data.pnc_id) if data.pnc_id else None,
+        "NHS number": nhs_index(data.nhs_number) if data.nhs_number else None,
+        "name and date of birth": name_dob_index(data.given_name, data.family_name, data.date_of_birth),
+    }
+    columns = {"PNC ID": "pnc_index", "NHS number": "nhs_index", "name and date of birth": "name_dob_index"}
+    matches: dict[Any, tuple[Nominal, list[str]]] = {}
+    for nominal in find_duplicate_nominals(data):
+        bases = [
+            label for label, probe in probes.items() if probe and getattr(nominal, columns[label]) == probe
+        ]
+        matches[nominal.pk] = (nominal, bases)
+    return list(matches.values())
+
+
+@transaction.atomic
+def do_open_case(
+    *,
+    nominal_data: NominalInput,
+    referral: ReferralInput,
+    forum: str,
+    lead_agency: Agency,
+    acting_user: Any,
+    link_nominal: Nominal | None = None,
+    confirm_new_nominal: bool = False,
+    mappa_category: int | None = None,
+    mappa_level: int | None = None,
+    next_review_on: date | None = None,
+) -> Case:
+    """Open a case from a referral: reuse a linked nominal, or create one after the duplicate check."""
+    validate_case_fields(forum=forum, mappa_category=mappa_category, mappa_level=mappa_level)
+    validate_referral(referral)
+    if link_nominal is None:
+        matches = duplicate_matches(nominal_data)
+        if matches and not confirm_new_nominal:
+            raise DuplicateNominal(matches)
+        nominal = do_create_nominal(data=nominal_data, agency=lead_agency, acting_user=acting_user)
+    else:
+        nominal = link_nominal
+    return do_create_case(
+        nominal=nominal,
+        forum=forum,
+        lead_agency=lead_agency,
+        owner=acting_user,
+        acting_user=acting_user,
+        referral=referral,
+        mappa_category=mappa_category,
+        mappa_level=mappa_level,
+        next_review_on=next_review_on,
+    )
