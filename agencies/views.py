@@ -9,10 +9,13 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_ip_address
+from axes.utils import reset as reset_failures
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, user_logged_out
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +29,7 @@ from audit.services import record_event
 from core.events import send_on_commit
 
 from .forms import CodeForm, SignInForm
+from .models import User
 
 ENROL_DEVICE = "convene_enrol_device"
 LOCKED_MESSAGE = (
@@ -89,6 +93,9 @@ def _second_factor_failed(request: HttpRequest) -> HttpResponse | None:
 def _finish(request: HttpRequest, device: Any) -> HttpResponse:
     otp_login(request, device)
     request.session.cycle_key()
+    # Only a completed sign-in (password and code) clears the failure count for this username and address;
+    # a right password alone must not, or wrong codes could be tried without end.
+    reset_failures(ip=get_client_ip_address(request), username=request.user.get_username())
     record_event(Op.SIGN_IN, actor=request.user, detail={"stage": "second_factor"})
     target = request.session.pop("convene_next", "/")
     return redirect(target)
@@ -169,7 +176,7 @@ def signout_everywhere(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("agencies:login")
     with transaction.atomic():
-        type(user).objects.filter(pk=user.pk).update(session_epoch=user.session_epoch + 1)
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
         record_event(Op.SIGN_OUT, actor=user, detail={"everywhere": True})
         send_on_commit(f"user.{user.pk}", {"type": "authz.changed"})
     user_logged_out.send(sender=type(user), request=request, user=None)
