@@ -1,0 +1,383 @@
+"""Pages for agreements, sharing a case, break-glass and disclosures. Thin: parse, ask the policy,
+call a service, render. What the user may not see (or not act on) is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from agencies.models import Agency, Membership, Role, User
+from audit.models import Op
+from audit.services import record_event
+from cases.models import Case
+from core.errors import DomainError
+
+from . import forms, policy, services
+from .models import AgreementParty, AgreementStatus, BreakGlass, CaseShare, Disclosure, SharingAgreement
+
+
+def case_url(case: Case) -> str:
+    try:
+        return reverse("cases:detail", args=[case.pk])
+    except NoReverseMatch:
+        return f"/cases/{case.pk}/"
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+def _visible_agreement(user: Any, pk: Any) -> SharingAgreement:
+    agreement = policy.agreements_visible_to(user).filter(pk=pk).first()
+    if agreement is None:
+        raise Http404("No such agreement.")
+    return agreement
+
+
+# --- agreements -----------------------------------------------------------------------------
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    agreements = policy.agreements_visible_to(request.user).select_related("drafted_by_agency")
+    status = request.GET.get("status", "")
+    if status in AgreementStatus.values:
+        agreements = agreements.filter(status=status)
+    return render(
+        request,
+        "sharing/agreement_list.html",
+        {
+            "agreements": agreements,
+            "status": status,
+            "statuses": AgreementStatus.choices,
+            "can_draft": policy.can_draft_agreement(request.user),
+        },
+    )
+
+
+def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    agreement = _visible_agreement(request.user, pk)
+    user = request.user
+    signable = [p for p in policy.parties_user_may_sign(user, agreement) if not p.signed_on]
+    context = {
+        "agreement": agreement,
+        "parties": agreement.parties.select_related("agency"),
+        "sign_form": forms.SignForm(parties=signable) if signable else None,
+        "status_form": forms.StatusForm(initial={"version": agreement.version}),
+        "can_activate": policy.can_activate_agreement(user, agreement),
+        "can_suspend": policy.can_suspend_agreement(user, agreement),
+        "can_terminate": policy.can_terminate_agreement(user, agreement),
+    }
+    return render(request, "sharing/agreement_detail.html", context)
+
+
+def agreement_draft(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not policy.can_draft_agreement(user):
+        raise Http404("Not found.")
+    drafting_id = min(policy.administered_agency_ids(user))
+    agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
+    form = forms.AgreementDraftForm(request.POST or None, agencies=agencies, drafting_agency_id=drafting_id)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            agreement = services.do_create_agreement(
+                title=data["title"],
+                reference=data["reference"],
+                purpose=data["purpose"],
+                dpia_reference=data["dpia_reference"],
+                retention_rule=data["retention_rule"],
+                retention_years=data["retention_years"],
+                security_terms=data["security_terms"],
+                starts_on=data["starts_on"],
+                review_on=data["review_on"],
+                ends_on=data["ends_on"],
+                drafted_by=Agency.objects.get(pk=drafting_id),
+                acting_user=user,
+                parties=form.parties(),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Agreement {agreement.reference} drafted. Each party now signs.")
+            return redirect("sharing:agreement-detail", pk=agreement.pk)
+    return render(request, "sharing/agreement_form.html", {"form": form, "rows": form.bound_party_rows()})
+
+
+@require_POST
+def agreement_sign(request: HttpRequest, pk: Any) -> HttpResponse:
+    agreement = _visible_agreement(request.user, pk)
+    signable = [p for p in policy.parties_user_may_sign(request.user, agreement) if not p.signed_on]
+    if not signable:
+        raise Http404("Not found.")
+    form = forms.SignForm(request.POST, parties=signable)
+    if form.is_valid():
+        party = next(p for p in signable if p.pk == form.cleaned_data["party"])
+        try:
+            services.do_sign_agreement(
+                party=party,
+                signatory_name=form.cleaned_data["signatory_name"],
+                signatory_role=form.cleaned_data["signatory_role"],
+                acting_user=request.user,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Signed for {party.agency}.")
+    else:
+        messages.error(request, "Give the signatory's name and role.")
+    return redirect("sharing:agreement-detail", pk=agreement.pk)
+
+
+STATUS_ACTIONS = {
+    "activate": (AgreementStatus.ACTIVE, policy.can_activate_agreement),
+    "suspend": (AgreementStatus.SUSPENDED, policy.can_suspend_agreement),
+    "terminate": (AgreementStatus.TERMINATED, policy.can_terminate_agreement),
+}
+
+
+@require_POST
+def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse:
+    agreement = _visible_agreement(request.user, pk)
+    if action not in STATUS_ACTIONS:
+        raise Http404("Not found.")
+    target, rule = STATUS_ACTIONS[action]
+    if not rule(request.user, agreement):
+        raise Http404("Not found.")
+    form = forms.StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Reload the agreement and try again.")
+        return redirect("sharing:agreement-detail", pk=agreement.pk)
+    try:
+        services.do_change_agreement_status(
+            agreement=agreement,
+            status=target,
+            acting_user=request.user,
+            reason=form.cleaned_data["reason"],
+            version=form.cleaned_data["version"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Agreement {agreement.reference} is now {target}.")
+    return redirect("sharing:agreement-detail", pk=agreement.pk)
+
+
+# --- sharing a case -------------------------------------------------------------------------
+def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = request.user
+    case, access = policy.access_case(user, case_id)
+    may_share = policy.can_share_case(user, case)
+    agreements = policy.shareable_agreements(case)
+    party = AgreementParty.objects.filter(agreement__in=agreements, agency_id=OuterRef("pk"))
+    agencies = Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).filter(Exists(party))
+    form = forms.ShareForm(request.POST or None, agencies=agencies, agreements=agreements)
+    if request.method == "POST":
+        if not may_share:
+            raise Http404("Not found.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.do_share_case(
+                    case=case,
+                    agency=data["agency"],
+                    agreement=data["agreement"],
+                    categories=data["categories"],
+                    purpose=data["purpose"],
+                    valid_to=data["valid_to"],
+                    acting_user=user,
+                    acting_agency=Agency.objects.get(pk=access.agency_id),
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, f"Shared with {data['agency']}.")
+                return redirect("sharing:case-shares", case_id=case.pk)
+    shares = policy.shares_visible_to(user, case).select_related("agency", "agreement")
+    live_ids = set(CaseShare.objects.live().filter(case_id=case.pk).values_list("pk", flat=True))
+    terms = {
+        (p.agreement_id, p.agency_id): p.categories
+        for p in AgreementParty.objects.filter(agreement__in=agreements).select_related("agency")
+    }
+    return render(
+        request,
+        "sharing/case_shares.html",
+        {
+            "case": case,
+            "case_url": case_url(case),
+            "access": access,
+            "shares": shares,
+            "live_ids": live_ids,
+            "form": form if may_share else None,
+            "terms": terms,
+            "agreements": agreements,
+            "revoke_form": forms.RevokeForm(),
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
+
+
+@require_POST
+def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
+    share = get_object_or_404(CaseShare.objects.select_related("case", "agency"), pk=pk)
+    case, access = policy.access_case(request.user, share.case_id)
+    if not policy.can_revoke_share(request.user, share):
+        raise Http404("Not found.")
+    form = forms.RevokeForm(request.POST)
+    form.is_valid()
+    try:
+        services.do_revoke_share(
+            share=share,
+            reason=form.cleaned_data.get("reason", ""),
+            acting_user=request.user,
+            acting_agency=Agency.objects.get(pk=access.agency_id),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Share with {share.agency} revoked.")
+    return redirect("sharing:case-shares", case_id=case.pk)
+
+
+# --- break-glass ----------------------------------------------------------------------------
+def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
+    """Ask for emergency access to a case not shared with your agency, with a typed reason."""
+    case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
+    if case is None:
+        raise Http404("No such case.")
+    user = request.user
+    if policy.case_access(user, case) is not None:
+        return redirect(case_url(case))
+    agreements = policy.break_glass_agreements(user, case)
+    if not agreements.exists():
+        raise Http404("No such case.")
+    form = forms.BreakGlassForm(request.POST or None, agreements=agreements)
+    if request.method == "POST" and form.is_valid():
+        agreement = form.cleaned_data["agreement"]
+        agency_ids = policy.break_glass_agency_ids(user, agreement)
+        try:
+            glass = services.do_break_glass(
+                case=case,
+                user=user,
+                agency=Agency.objects.get(pk=agency_ids[0]),
+                agreement=agreement,
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            until = timezone.localtime(glass.expires_at)
+            messages.warning(
+                request,
+                f"Break-glass access opened until {until:%H:%M}. It is recorded and will be reviewed.",
+            )
+            return redirect(case_url(case))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sharing/break_glass.html", {"case": case, "form": form}, status=status)
+
+
+def break_glass_queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    reviewers_of = policy.agency_ids(user, [Role.CHAIR, Role.AUDITOR])
+    if not reviewers_of:
+        raise Http404("Not found.")
+    pending = policy.break_glass_review_queue(user).select_related("case", "user", "agency", "agreement")
+    reviewed = (
+        BreakGlass.objects.filter(case__lead_agency_id__in=reviewers_of, reviewed_at__isnull=False)
+        .select_related("case", "user", "agency", "agreement", "reviewed_by")
+        .order_by("-reviewed_at")[:50]
+    )
+    return render(
+        request,
+        "sharing/break_glass_queue.html",
+        {"pending": pending, "reviewed": reviewed, "review_form": forms.ReviewForm()},
+    )
+
+
+@require_POST
+def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
+    glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
+    if glass.user_id == request.user.pk or not policy.can_review_break_glass(request.user, glass):
+        raise Http404("Not found.")
+    form = forms.ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.do_review_break_glass(
+                glass=glass,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                acting_user=request.user,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Review recorded.")
+    else:
+        messages.error(request, "Choose justified or not justified.")
+    return redirect("sharing:break-glass-queue")
+
+
+# --- disclosures ----------------------------------------------------------------------------
+def _lead_chairs(case: Case) -> list[User]:
+    ids = (
+        Membership.objects.active()
+        .filter(agency_id=case.lead_agency_id, role=Role.CHAIR)
+        .values_list("user_id", flat=True)
+    )
+    return list(User.objects.filter(pk__in=ids, is_active=True))
+
+
+def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
+    user = request.user
+    case, access = policy.access_case(user, case_id)
+    if not policy.can_view_disclosures(user, case):
+        raise Http404("No such case.")
+    may_disclose = policy.can_disclose_case(user, case)
+    chairs = _lead_chairs(case)
+    form = forms.DisclosureForm(request.POST or None, chairs=chairs)
+    if request.method == "POST":
+        if not may_disclose:
+            raise Http404("Not found.")
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            approver = next((u for u in chairs if u.pk == data.pop("approved_by")), None)
+            try:
+                services.do_record_disclosure(
+                    case=case,
+                    agency=Agency.objects.get(pk=access.agency_id),
+                    approved_by=approver,
+                    acting_user=user,
+                    **data,
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, "Disclosure recorded.")
+                return redirect("sharing:case-disclosures", case_id=case.pk)
+    disclosures = list(Disclosure.objects.filter(case_id=case.pk).select_related("case", "approved_by"))
+    record_event(
+        Op.CONSULT,
+        actor=user,
+        agency=Agency.objects.get(pk=access.agency_id),
+        role=access.role,
+        object_type="sharing.Disclosure",
+        case_id=case.pk,
+        justification=access.justification,
+        detail={"view": "disclosure_log"},
+    )
+    return render(
+        request,
+        "sharing/case_disclosures.html",
+        {
+            "case": case,
+            "case_url": case_url(case),
+            "disclosures": disclosures,
+            "form": form if may_disclose else None,
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
