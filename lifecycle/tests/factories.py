@@ -73,7 +73,7 @@ def fill_case(world: Any, case: Case) -> dict[str, Any]:
         owner_agency=police,
         created_by=owner,
         kind=c.ConditionKind.values[0],
-        text="Not to enter Northtown east",
+        text="Not to enter the exclusion zone",
         exclusion_zone={"zone": "Northtown east"},
     )
     condition.save()
