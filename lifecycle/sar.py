@@ -54,7 +54,10 @@ class SubjectQuery:
 # --- restriction reasons --------------------------------------------------------------------
 def victim_reason(agency: Agency) -> str:
     if agency.regime == LegalRegime.PART3:
-        return "DPA 2018 s45(4)(e) — to protect the rights and freedoms of others (the victim's identity and location)"
+        return (
+            "DPA 2018 s45(4)(e) — to protect the rights and freedoms of others "
+            "(the victim's identity and location)"
+        )
     return (
         "UK GDPR Art 15(4); DPA 2018 Sch 2 para 16 — information identifying another individual (the victim)"
     )
@@ -63,8 +66,9 @@ def victim_reason(agency: Agency) -> str:
 def perpetrator_reason(agency: Agency) -> str:
     if agency.regime == LegalRegime.PART3:
         return (
-            "DPA 2018 s45(4)(b) and (e) — record of the perpetrator's case: to avoid prejudicing the prevention "
-            "of offences and to protect the rights of others; release the requester's own data after review"
+            "DPA 2018 s45(4)(b) and (e) — record of the perpetrator's case: to avoid prejudicing the "
+            "prevention of offences and to protect the rights of others; release the requester's own data "
+            "after review"
         )
     return (
         "UK GDPR Art 15(4); DPA 2018 Sch 2 para 16 — record about another individual (the perpetrator); "
