@@ -30,3 +30,59 @@ class CodeForm(forms.Form):
         if not code.isdigit():
             raise forms.ValidationError("Enter the 6 digits shown in your authenticator app.")
         return code
+
+
+ROLE_CHOICES = [
+    ("practitioner", "Practitioner"),
+    ("chair", "Chair"),
+    ("auditor", "Auditor"),
+    ("agency_admin", "Agency admin"),
+    ("dpo", "Data protection officer"),
+]
+VETTING_CHOICES = [("none", "None"), ("ctc", "CTC"), ("sc", "SC"), ("nppv2", "NPPV2"), ("nppv3", "NPPV3")]
+
+
+class AddMemberForm(forms.Form):
+    """Give someone a role in my agency: an existing account by username, or a new person."""
+
+    existing_username = forms.CharField(
+        label="Username of an existing account",
+        required=False,
+        max_length=150,
+        help_text="Leave empty to create a new person below.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    first_name = forms.CharField(label="First name", required=False, max_length=150)
+    last_name = forms.CharField(label="Last name", required=False, max_length=150)
+    username = forms.CharField(
+        label="New username",
+        required=False,
+        max_length=150,
+        help_text="Lower-case letters, digits, dots, hyphens and underscores.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(label="Email", required=False)
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
+    vetting_level = forms.ChoiceField(label="Vetting level", choices=VETTING_CHOICES, initial="none")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        existing = (data.get("existing_username") or "").strip()
+        new = (data.get("username") or "").strip()
+        if existing and new:
+            self.add_error("existing_username", "Give an existing username or a new person, not both.")
+        elif not existing and not new:
+            self.add_error(
+                "existing_username", "Give the username of an existing account, or a new username."
+            )
+        elif new:
+            if not (data.get("first_name") or "").strip():
+                self.add_error("first_name", "Enter the new person's first name.")
+            if not (data.get("last_name") or "").strip():
+                self.add_error("last_name", "Enter the new person's last name.")
+        return data
+
+
+class ChangeRoleForm(forms.Form):
+    role = forms.ChoiceField(label="New role", choices=ROLE_CHOICES)
+    version = forms.IntegerField(widget=forms.HiddenInput)

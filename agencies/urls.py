@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import people_views, views
 
 app_name = "agencies"
 urlpatterns = [
@@ -9,4 +9,9 @@ urlpatterns = [
     path("signin/enrol/", views.enrol, name="enrol"),
     path("signout/", views.signout, name="logout"),
     path("signout/everywhere/", views.signout_everywhere, name="logout_everywhere"),
+    path("people/", people_views.people, name="people"),
+    path("people/<slug:slug>/", people_views.members, name="members"),
+    path("people/<slug:slug>/add/", people_views.add_member, name="add_member"),
+    path("people/<slug:slug>/<uuid:pk>/role/", people_views.change_role, name="change_role"),
+    path("people/<slug:slug>/<uuid:pk>/end/", people_views.end_member, name="end_member"),
 ]
