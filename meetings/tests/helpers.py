@@ -11,7 +11,7 @@ from cases import choices as cc
 from meetings import services
 from meetings.models import Meeting
 
-VICTIM_LOCATION = "3 Willow Court, Northtown NT1 5AB (victim's address)"
+VICTIM_LOCATION = "Victim lives at 3 Willow Court, Northtown NT1 5AB"
 MINUTES_BODY = "Agencies shared recent contact attempts; risk remains high."
 SUMMARY = "Risk remains high; plan reviewed; next review set."
 ATTENDING = ("police_practitioner", "probation_practitioner", "health_practitioner", "cps_practitioner")

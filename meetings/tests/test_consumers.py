@@ -1,0 +1,305 @@
+"""The live room and the live feed over Channels, against the full ASGI stack (origin, session, OTP).
+
+Runs on the in-memory layer by default and on Redis (RedisPubSubChannelLayer) when REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from agencies.services import do_end_membership
+from cases import choices as cc
+from cases.services import do_add_note
+from core.events import ALLOWED_KEYS
+from meetings import services
+from meetings.models import DecisionKind
+from sharing.models import CaseShare
+from sharing.services import do_revoke_share
+
+from .helpers import MINUTES_BODY, SUMMARY, VICTIM_LOCATION, schedule, start
+
+ORIGIN = b"http://localhost"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def asgi_application() -> Any:
+    """The project's ASGI app (imported late: importing it checks the master keys in the database)."""
+    from config.asgi import application
+
+    return application
+
+
+async def open_socket(
+    signed_in: Any, user: Any, path: str, origin: bytes = ORIGIN, client: Any = None
+) -> tuple[WebsocketCommunicator, bool, Any]:
+    application = await sync_to_async(asgi_application)()
+    client = client or await sync_to_async(signed_in)(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    comm = WebsocketCommunicator(
+        application,
+        path,
+        headers=[(b"origin", origin), (b"host", b"localhost"), (b"cookie", cookie.encode())],
+    )
+    connected, code = await comm.connect(timeout=5)
+    return comm, connected, code
+
+
+async def drain(comm: WebsocketCommunicator, wait: float = 0.3) -> list[dict[str, Any]]:
+    received = []
+    while not await comm.receive_nothing(timeout=wait):
+        output = await comm.receive_output()
+        if output["type"] == "websocket.close":
+            received.append({"__closed__": output.get("code")})
+            break
+        received.append(json.loads(output["text"]))
+    return received
+
+
+async def get(signed_in: Any, user: Any, url: str) -> Any:
+    client = await sync_to_async(signed_in)(user)
+    return await sync_to_async(client.get)(url)
+
+
+async def test_chair_decision_reaches_practitioner_within_a_second_and_refetch_shows_it(world, signed_in):
+    # given a running meeting with the chair and the probation practitioner connected
+    meeting = await sync_to_async(lambda: start(schedule(world)))()
+    item = await sync_to_async(lambda: meeting.items.get())()
+    path = f"/ws/meetings/{meeting.pk}/"
+    chair_ws, ok_chair, _ = await open_socket(signed_in, world.police_chair, path)
+    prac_ws, ok_prac, _ = await open_socket(signed_in, world.probation_practitioner, path)
+    assert ok_chair and ok_prac
+    # when the chair records a decision through the service
+    await sync_to_async(services.do_record_decision)(
+        item=item,
+        text="Refer for SPO application",
+        rationale="Escalating contact",
+        acting_user=world.police_chair,
+    )
+    # then the practitioner is told within one second, by ids only
+    message = await asyncio.wait_for(prac_ws.receive_json_from(timeout=1.0), timeout=1.0)
+    assert message == {
+        "type": "meeting.changed",
+        "meeting_id": str(meeting.pk),
+        "item_id": str(item.pk),
+        "case_id": str(item.case_id),
+        "version": message["version"],
+        "kind": "decision",
+    }
+    # and the fragment they re-fetch shows the decision
+    response = await get(signed_in, world.probation_practitioner, f"/meetings/{meeting.pk}/items/{item.pk}/")
+    assert response.status_code == 200
+    assert "Refer for SPO application" in response.content.decode()
+    await chair_ws.disconnect()
+    await prac_ws.disconnect()
+
+
+async def test_scripted_meeting_sends_no_case_value_and_health_never_sees_victim_location(world, signed_in):
+    # given a meeting, the chair and four practitioners connected, and a live feed on the case
+    meeting = await sync_to_async(lambda: schedule(world))()
+    item = await sync_to_async(lambda: meeting.items.get())()
+    path = f"/ws/meetings/{meeting.pk}/"
+    sockets = {}
+    for name in ("police_chair", "police_practitioner", "probation_practitioner", "health_practitioner"):
+        comm, ok, _ = await open_socket(signed_in, getattr(world, name), path)
+        assert ok, name
+        sockets[name] = comm
+    feed, ok, _ = await open_socket(signed_in, world.health_practitioner, "/ws/live/")
+    assert ok
+    await feed.send_json_to({"subscribe": str(world.case.pk)})
+    assert await feed.receive_json_from() == {"type": "subscribed", "case_id": str(world.case.pk)}
+    secrets = [MINUTES_BODY, VICTIM_LOCATION, SUMMARY, "Dissenting view text", "Ms Dissenter", "Plan text"]
+    chair = world.police_chair
+
+    # when the chair runs the whole meeting
+    def script() -> None:
+        m = start(meeting)
+        services.do_record_minutes(
+            item=item,
+            body=MINUTES_BODY,
+            victim_safety_minutes=VICTIM_LOCATION,
+            executive_summary=SUMMARY,
+            version=0,
+            acting_user=chair,
+        )
+        decision = services.do_record_decision(
+            item=item,
+            kind=DecisionKind.LEVEL_CHANGE,
+            text="Level 3",
+            rationale="Plan text",
+            to_level=3,
+            acting_user=chair,
+        )
+        services.do_record_dissent(
+            decision=decision,
+            name="Ms Dissenter",
+            agency=world.agencies["probation"],
+            view="Dissenting view text",
+            acting_user=chair,
+        )
+        services.do_add_meeting_action(
+            item=item,
+            pillar=cc.Pillar.SUPERVISION,
+            text="Plan text",
+            owner=world.probation_practitioner,
+            action_agency=world.agencies["probation"],
+            due_on=m.scheduled_for.date(),
+            acting_user=chair,
+        )
+        for attendee in m.attendees.filter(user__isnull=False):
+            services.do_mark_attendance(attendee=attendee, attendance="present", acting_user=chair)
+        m.refresh_from_db()
+        services.do_sign_off(meeting=m, version=m.version, acting_user=chair)
+        services.do_add_addendum(item=item, text="Correction: Plan text", acting_user=chair)
+
+    await sync_to_async(script)()
+    # then every message on every socket carries only ids, versions and kinds
+    messages = []
+    for comm in [*sockets.values(), feed]:
+        messages.extend(await drain(comm))
+    assert len(messages) > 10
+    for message in messages:
+        assert set(message) <= ALLOWED_KEYS, message
+        dumped = json.dumps(message)
+        for secret in secrets:
+            assert secret not in dumped
+    # and the health attendee's fetched fragments never include the victim location
+    for url in (
+        f"/meetings/{meeting.pk}/",
+        f"/meetings/{meeting.pk}/room/",
+        f"/meetings/{meeting.pk}/items/{item.pk}/",
+        f"/meetings/{meeting.pk}/minutes/",
+        f"/meetings/{meeting.pk}/minutes/?format=txt",
+        f"/meetings/{meeting.pk}/summary/",
+    ):
+        body = (await get(signed_in, world.health_practitioner, url)).content.decode()
+        assert VICTIM_LOCATION not in body, url
+    health_minutes = (
+        await get(signed_in, world.health_practitioner, f"/meetings/{meeting.pk}/minutes/")
+    ).content
+    assert MINUTES_BODY in health_minutes.decode()
+    # while the police practitioner's copy has it
+    police = (
+        await get(signed_in, world.police_practitioner, f"/meetings/{meeting.pk}/minutes/")
+    ).content.decode()
+    assert VICTIM_LOCATION in police
+    for comm in [*sockets.values(), feed]:
+        await comm.disconnect()
+
+
+async def test_ended_membership_closes_the_socket_before_the_next_event(world, signed_in):
+    # given the probation practitioner in a running meeting
+    meeting = await sync_to_async(lambda: start(schedule(world)))()
+    item = await sync_to_async(lambda: meeting.items.get())()
+    comm, ok, _ = await open_socket(signed_in, world.probation_practitioner, f"/ws/meetings/{meeting.pk}/")
+    assert ok
+    # when their membership is ended, then the chair records a decision
+    membership = world.memberships["probation_practitioner"]
+    await sync_to_async(do_end_membership)(membership=membership, acting_user=world.probation_admin)
+    await sync_to_async(services.do_record_decision)(
+        item=item, text="After revocation", rationale="r", acting_user=world.police_chair
+    )
+    # then the socket is closed with 4403 and no event reached it first
+    output = await comm.receive_output(timeout=2)
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_revoked_share_unsubscribes_the_live_feed(world, signed_in):
+    # given health subscribed to the case's live feed
+    feed, ok, _ = await open_socket(signed_in, world.health_practitioner, "/ws/live/")
+    assert ok
+    await feed.send_json_to({"subscribe": str(world.case.pk)})
+    assert (await feed.receive_json_from())["type"] == "subscribed"
+    # when the share with health is revoked, then the case changes
+    share = await sync_to_async(
+        lambda: CaseShare.objects.get(case=world.case, agency=world.agencies["health"])
+    )()
+    await sync_to_async(do_revoke_share)(
+        share=share, reason="No longer needed", acting_user=world.police_practitioner
+    )
+    await sync_to_async(do_add_note)(
+        case=world.case,
+        agency=world.agencies["police"],
+        acting_user=world.police_practitioner,
+        body="Note after revocation",
+        category="C2",
+    )
+    # then health is unsubscribed and receives nothing about the later change
+    messages = await drain(feed, wait=0.5)
+    assert {"type": "unsubscribed", "case_id": str(world.case.pk)} in messages
+    unsubscribed_at = messages.index({"type": "unsubscribed", "case_id": str(world.case.pk)})
+    assert not [m for m in messages[unsubscribed_at:] if m.get("type") == "case.changed"]
+    await feed.disconnect()
+
+
+async def test_exclusion_from_the_current_item_narrows_the_room(world, signed_in):
+    # given probation in a running meeting on the current item
+    meeting = await sync_to_async(lambda: start(schedule(world)))()
+    item = await sync_to_async(lambda: meeting.items.get())()
+    comm, ok, _ = await open_socket(signed_in, world.probation_practitioner, f"/ws/meetings/{meeting.pk}/")
+    assert ok
+    # when the chair excludes probation from the item and then minutes it
+    await sync_to_async(services.do_exclude_agency)(
+        item=item, agency=world.agencies["probation"], acting_user=world.police_chair
+    )
+    await sync_to_async(services.do_record_minutes)(
+        item=item, body=MINUTES_BODY, version=0, acting_user=world.police_chair
+    )
+    # then probation is told to re-fetch, gets no event about the item's content, and sees "excluded"
+    messages = await drain(comm, wait=0.5)
+    assert {"type": "authz.changed", "meeting_id": str(meeting.pk)} in messages
+    assert not [m for m in messages if m.get("kind") == "minutes"]
+    body = (
+        await get(signed_in, world.probation_practitioner, f"/meetings/{meeting.pk}/room/")
+    ).content.decode()
+    assert "excluded from this item" in body and MINUTES_BODY not in body
+    await comm.disconnect()
+
+
+async def test_another_origin_is_refused(world, signed_in):
+    meeting = await sync_to_async(lambda: schedule(world))()
+    comm, ok, _ = await open_socket(
+        signed_in, world.police_practitioner, f"/ws/meetings/{meeting.pk}/", origin=b"https://evil.example"
+    )
+    assert not ok
+
+
+async def test_session_without_second_factor_is_refused(world, client):
+    # given a session that passed the password but not the second factor
+    meeting = await sync_to_async(lambda: schedule(world))()
+    await sync_to_async(client.force_login)(world.police_practitioner)
+    for path in (f"/ws/meetings/{meeting.pk}/", "/ws/live/"):
+        comm, ok, code = await open_socket(None, world.police_practitioner, path, client=client)
+        # then the socket is refused
+        assert not ok and code == 4403
+
+
+async def test_signed_out_everywhere_session_is_refused_and_open_socket_closed(world, signed_in):
+    client = await sync_to_async(signed_in)(world.police_practitioner)
+    comm, ok, _ = await open_socket(None, world.police_practitioner, "/ws/live/", client=client)
+    assert ok
+    # when the person signs out everywhere (from another session)
+    other = await sync_to_async(signed_in)(world.police_practitioner)
+    await sync_to_async(other.post)("/signout/everywhere/")
+    # then the open socket is closed and the old session cannot reconnect
+    output = await comm.receive_output(timeout=2)
+    assert output == {"type": "websocket.close", "code": 4403}
+    _again, ok, _ = await open_socket(None, world.police_practitioner, "/ws/live/", client=client)
+    assert not ok
+
+
+async def test_non_attendee_is_refused_and_forbidden_case_subscription_refused(world, signed_in):
+    meeting = await sync_to_async(lambda: schedule(world))()
+    _comm, ok, code = await open_socket(signed_in, world.outsider_practitioner, f"/ws/meetings/{meeting.pk}/")
+    assert not ok and code == 4403
+    feed, ok, _ = await open_socket(signed_in, world.outsider_practitioner, "/ws/live/")
+    assert ok
+    await feed.send_json_to({"subscribe": str(world.case.pk)})
+    assert await feed.receive_json_from() == {"type": "subscribe.refused", "case_id": str(world.case.pk)}
+    await feed.disconnect()
