@@ -18,7 +18,7 @@ from typing import Any
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .crypto import decrypt_value, encrypt_value, field_aad, token_dek_id
+from .crypto import KeyDestroyedError, decrypt_value, encrypt_value, field_aad, token_dek_id
 from .keyring import get_dek
 
 
@@ -83,6 +83,8 @@ class EncryptedField(models.BinaryField):
 
     def decrypt(self, instance: Any, token: bytes) -> Any:
         token = bytes(token)
+        if not token:
+            raise KeyDestroyedError(f"{instance._meta.label}.{self.name} was erased.")
         dek_id = token_dek_id(token)
         return self.from_bytes(decrypt_value(get_dek(dek_id), token, self.aad(instance, dek_id)))
 
