@@ -45,7 +45,8 @@ for model in apps.get_models():
             try:
                 getattr(obj, field.attname)
                 decrypted += 1
-                case_id = getattr(obj, "case_id", None) or (obj.pk if model._meta.label == "cases.Case" else None)
+                is_case = model._meta.label == "cases.Case"
+                case_id = getattr(obj, "case_id", None) or (obj.pk if is_case else None)
                 if str(case_id) == erased_case:
                     erased_values += 1
             except KeyDestroyedError:
@@ -99,7 +100,9 @@ def test_dump_restore_verifies_the_chain_decrypts_everything_and_keeps_the_erase
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVENE_", "DJANGO_"))}
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.dev",
-            DATABASE_URL=f"postgres://{main['USER']}@{main['HOST'] or '127.0.0.1'}:{main['PORT'] or 5432}/{restored}",
+            DATABASE_URL=(
+                f"postgres://{main['USER']}@{main['HOST'] or '127.0.0.1'}:{main['PORT'] or 5432}/{restored}"
+            ),
             KEYSTORE_DATABASE_URL=(
                 f"postgres://{keystore['USER']}@{keystore['HOST'] or '127.0.0.1'}:{keystore['PORT'] or 5432}/"
                 f"{keystore['NAME']}"
