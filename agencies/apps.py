@@ -7,3 +7,4 @@ class AgenciesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import auth_events  # noqa: F401  (axes/login hooks that write audit events)
+        from . import schema  # noqa: F401  (OpenAPI descriptions of the API authentications)
