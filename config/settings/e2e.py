@@ -18,6 +18,10 @@ DATABASES = {
     "default": _database(f"sqlite:///{VAR_DIR / 'convene.sqlite3'}"),
     "keystore": _database(f"sqlite:///{VAR_DIR / 'keystore.sqlite3'}"),
 }
+# A throwaway world: no fsync (a crash loses nothing of value) and WAL so the test process can read
+# TOTP secrets while the server writes.
+for _db in DATABASES.values():
+    _db["OPTIONS"]["init_command"] = "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # Speed: the demo world makes thirty accounts; the hasher is not what these tests exercise.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
