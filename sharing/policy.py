@@ -385,6 +385,32 @@ def can_erase_case(user: Any, case: Case) -> bool:
     )
 
 
+# Information lifecycle (retention review, erasure, legal holds, subject access): lifecycle/.
+def lifecycle_agency_ids(user: Any) -> frozenset[int]:
+    """Agencies whose retention, holds and erasures this user manages (DPOs and agency admins)."""
+    return agency_ids(user, [Role.DPO, Role.AGENCY_ADMIN])
+
+
+def can_manage_retention(user: Any, agency: Agency | int) -> bool:
+    """Review, retain and erase what the agency controls: its DPO or agency admin."""
+    return has_role(user, Role.DPO, agency) or has_role(user, Role.AGENCY_ADMIN, agency)
+
+
+def can_handle_sar(user: Any, agency: Agency | int) -> bool:
+    """Subject access requests are answered by the agency's data-protection officer."""
+    return has_role(user, Role.DPO, agency)
+
+
+def can_set_legal_hold(user: Any, case: Case) -> bool:
+    """DPOs and admins of the lead agency, or of an agency the case is shared with (e.g. the CPS)."""
+    mine = lifecycle_agency_ids(user)
+    if case.erased_at is not None or not mine:
+        return False
+    if case.lead_agency_id in mine:
+        return True
+    return CaseShare.objects.filter(case_id=case.pk, agency_id__in=mine, revoked_at__isnull=True).exists()
+
+
 # --- fields ---------------------------------------------------------------------------------
 def _record_category(obj: Any) -> str:
     """A record's category: its own ``category`` field where it has one (notes), else its class's."""

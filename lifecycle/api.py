@@ -1,0 +1,225 @@
+"""REST API for the information lifecycle: queue, decisions, legal holds, certificates, SARs, rules.
+
+Thin: parse, check access (lifecycle.dispatch → sharing.policy), call a service, respond. Errors
+come back in the project's shape (core.api): 400 naming the field, 404 for missing or forbidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import dispatch
+from .certificates import signed_document
+from .models import Decision, ErasureCertificate, LegalHold, RecordType, SubjectAccessRequest, SubjectKind
+from .retention import Rules, review_queue
+from .sar import SubjectQuery, do_export_sar, do_open_sar
+from .services import do_lift_legal_hold, do_set_legal_hold, do_set_retention_rule
+
+
+class DecisionIn(serializers.Serializer):
+    record_type = serializers.ChoiceField(choices=RecordType.choices)
+    object_id = serializers.UUIDField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField(max_length=2000)
+    next_review_on = serializers.DateField(required=False, allow_null=True)
+
+
+class HoldIn(serializers.Serializer):
+    case = serializers.CharField(max_length=40, help_text="Case id or reference.")
+    reason = serializers.CharField(max_length=300)
+
+
+class LiftIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class SarIn(serializers.Serializer):
+    agency = serializers.IntegerField(required=False)
+    reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    subject_kind = serializers.ChoiceField(choices=SubjectKind.choices)
+    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    pnc_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    nhs_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class RuleIn(serializers.Serializer):
+    agency = serializers.IntegerField(required=False)
+    record_type = serializers.ChoiceField(choices=RecordType.choices)
+    review_months = serializers.IntegerField(min_value=1, max_value=1200)
+    basis = serializers.CharField(max_length=300)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def hold_dict(hold: LegalHold) -> dict[str, Any]:
+    return {
+        "id": str(hold.pk),
+        "case_id": str(hold.case_id),
+        "case_reference": hold.case.reference,
+        "agency": str(hold.agency),
+        "reason": hold.reason,
+        "set_at": hold.set_at,
+        "lifted_at": hold.lifted_at,
+        "lift_reason": hold.lift_reason,
+    }
+
+
+def certificate_dict(certificate: ErasureCertificate) -> dict[str, Any]:
+    return {
+        "id": str(certificate.pk),
+        "case_reference": certificate.case_reference,
+        "scope": certificate.scope,
+        "erased_at": certificate.erased_at,
+        "audit_seq": certificate.audit_seq,
+    }
+
+
+def sar_dict(sar: SubjectAccessRequest) -> dict[str, Any]:
+    return {
+        "id": str(sar.pk),
+        "reference": sar.reference,
+        "subject_kind": sar.subject_kind,
+        "status": sar.status,
+        "requested_at": sar.requested_at,
+        "exported_at": sar.exported_at,
+    }
+
+
+@api_view(["GET"])
+def queue(request: Request) -> Response:
+    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    items = review_queue(agency)
+    return Response(
+        {
+            "agency": agency.pk,
+            "results": [
+                {
+                    "record_type": i.record_type,
+                    "object_id": str(i.object_id),
+                    "case_id": str(i.case_id),
+                    "case_reference": i.case_reference,
+                    "review_on": i.review_on,
+                    "review_months": i.months,
+                    "legal_hold": i.on_legal_hold,
+                    "case_closed": i.case_closed,
+                }
+                for i in items
+            ],
+        }
+    )
+
+
+@api_view(["POST"])
+def decisions(request: Request) -> Response:
+    data = _valid(DecisionIn, request)
+    result = dispatch.decide(request.user, **data)
+    if isinstance(result, ErasureCertificate):
+        return Response({"decision": "erase", "certificate": certificate_dict(result)}, status=201)
+    return Response(
+        {"decision": "retain", "id": str(result.pk), "next_review_on": result.next_review_on}, status=201
+    )
+
+
+@api_view(["GET", "POST"])
+def holds(request: Request) -> Response:
+    if request.method == "POST":
+        data = _valid(HoldIn, request)
+        case = dispatch.access_case_for_hold(request.user, data["case"])
+        hold = do_set_legal_hold(
+            case=case,
+            reason=data["reason"],
+            acting_user=request.user,
+            agency=dispatch.hold_agency(request.user, case),
+        )
+        return Response(hold_dict(hold), status=201)
+    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    rows = LegalHold.objects.active().filter(case__lead_agency=agency) | LegalHold.objects.active().filter(
+        agency=agency
+    )
+    rows = rows.select_related("case", "agency").distinct().order_by("-set_at")
+    return Response({"results": [hold_dict(h) for h in rows]})
+
+
+@api_view(["POST"])
+def lift_hold(request: Request, pk: str) -> Response:
+    hold = dispatch.access_hold(request.user, pk)
+    data = _valid(LiftIn, request)
+    hold = do_lift_legal_hold(
+        hold=hold,
+        reason=data["reason"],
+        acting_user=request.user,
+        agency=dispatch.hold_agency(request.user, hold.case),
+    )
+    return Response(hold_dict(hold))
+
+
+@api_view(["GET"])
+def certificates(request: Request) -> Response:
+    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    rows = ErasureCertificate.objects.filter(agency=agency).order_by("-erased_at")[:200]
+    return Response({"results": [certificate_dict(c) for c in rows]})
+
+
+@api_view(["GET"])
+def certificate(request: Request, pk: str) -> Response:
+    document = signed_document(dispatch.access_certificate(request.user, pk))
+    response = Response(document)
+    response["Content-Disposition"] = f'attachment; filename="erasure-certificate-{pk}.json"'
+    return response
+
+
+@api_view(["GET", "POST"])
+def sars(request: Request) -> Response:
+    if request.method == "POST":
+        data = _valid(SarIn, request)
+        agency = dispatch.managed_agency(request.user, data.pop("agency", None), sar=True)
+        reference = data.pop("reference", "")
+        kind = data.pop("subject_kind")
+        query = SubjectQuery(kind, **{k: v for k, v in data.items() if v is not None})
+        sar = do_open_sar(agency=agency, handled_by=request.user, query=query, reference=reference)
+        return Response(sar_dict(sar), status=201)
+    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"), sar=True)
+    rows = SubjectAccessRequest.objects.filter(agency=agency).order_by("-requested_at")[:200]
+    return Response({"results": [sar_dict(s) for s in rows]})
+
+
+@api_view(["GET"])
+def sar_export(request: Request, pk: str) -> Response:
+    sar = dispatch.access_sar(request.user, pk)
+    return Response(do_export_sar(sar=sar, acting_user=request.user).as_dict())
+
+
+@api_view(["GET", "PUT"])
+def rules(request: Request) -> Response:
+    if request.method == "PUT":
+        data = _valid(RuleIn, request)
+        agency = dispatch.managed_agency(request.user, data.pop("agency", None))
+        do_set_retention_rule(agency=agency, acting_user=request.user, **data)
+    else:
+        agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    table = Rules([agency])
+    return Response(
+        {
+            "agency": agency.pk,
+            "results": [
+                {
+                    "record_type": record_type,
+                    "review_months": table.months(agency.pk, record_type),
+                    "configured": table.rule(agency.pk, record_type) is not None,
+                    "description": table.describe(agency.pk, record_type),
+                }
+                for record_type in RecordType.values
+            ],
+        }
+    )

@@ -1,0 +1,142 @@
+"""Access checks and dispatch shared by the lifecycle pages and API (policy first, then a service).
+
+Forbidden looks like not-found: every lookup a user may not act on raises Http404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from django.http import Http404
+
+from agencies.models import Agency
+from cases.models import Case
+from core.errors import DomainError
+from sharing import policy
+
+from .models import Decision, ErasureCertificate, LegalHold, RecordType, SubjectAccessRequest
+from .services import (
+    do_erase_case,
+    do_erase_contribution,
+    do_retain,
+    record_agency_id,
+    resolve_record,
+)
+
+
+def managed_agency(user: Any, agency_id: Any = None, *, sar: bool = False) -> Agency:
+    """The agency the user acts for on lifecycle pages (their first one unless they choose)."""
+    allowed = policy.agency_ids(user, ["dpo"]) if sar else policy.lifecycle_agency_ids(user)
+    if not allowed:
+        raise Http404("Not found.")
+    if agency_id in (None, ""):
+        chosen = min(allowed)
+    else:
+        try:
+            chosen = int(agency_id)
+        except (TypeError, ValueError) as exc:
+            raise Http404("Not found.") from exc
+        if chosen not in allowed:
+            raise Http404("Not found.")
+    return Agency.objects.get(pk=chosen)
+
+
+def access_record(user: Any, record_type: str, object_id: Any) -> tuple[Case, Any, Agency]:
+    """The record under review, if the user manages retention for its controller; else 404."""
+    try:
+        case, obj = resolve_record(record_type, object_id)
+    except DomainError as exc:
+        raise Http404("Not found.") from exc
+    agency_id = record_agency_id(record_type, obj)
+    if case.erased_at is not None or not policy.can_manage_retention(user, agency_id):
+        raise Http404("Not found.")
+    return case, obj, Agency.objects.get(pk=agency_id)
+
+
+def decide(
+    user: Any,
+    *,
+    record_type: str,
+    object_id: Any,
+    decision: str,
+    reason: str,
+    next_review_on: date | None = None,
+) -> Any:
+    """Apply a retention decision (retain or erase) on a record the user may review."""
+    if record_type not in RecordType.values:
+        raise DomainError("Choose the type of record.", field="record_type")
+    case, obj, agency = access_record(user, record_type, object_id)
+    if decision == Decision.RETAIN:
+        return do_retain(
+            record_type=record_type,
+            obj=obj,
+            reason=reason,
+            next_review_on=next_review_on,
+            acting_user=user,
+            agency=agency,
+        )
+    if decision != Decision.ERASE:
+        raise DomainError("Choose retain or erase.", field="decision")
+    if record_type == RecordType.CASE:
+        if not policy.can_erase_case(user, case):
+            raise Http404("Not found.")
+        return do_erase_case(case, acting_user=user, agency=agency, rule=None, reason=reason)
+    return do_erase_contribution(
+        record_type=record_type, obj=obj, acting_user=user, agency=agency, rule=None, reason=reason
+    )
+
+
+def access_case_for_hold(user: Any, case_ref: Any) -> Case:
+    """A case by id or reference that the user may put under (or out of) legal hold."""
+    text = str(case_ref or "").strip()
+    case = None
+    try:
+        case = Case.objects.select_related("lead_agency").filter(pk=uuid.UUID(text)).first()
+    except ValueError:
+        case = Case.objects.select_related("lead_agency").filter(reference=text.upper()).first()
+    if case is None or not policy.can_set_legal_hold(user, case):
+        raise DomainError("No case with that reference that your agency may hold.", field="case")
+    return case
+
+
+def hold_agency(user: Any, case: Case) -> Agency:
+    mine = policy.lifecycle_agency_ids(user)
+    if case.lead_agency_id in mine:
+        return case.lead_agency
+    return Agency.objects.filter(pk__in=mine, case_shares__case=case).first() or Agency.objects.get(
+        pk=min(mine)
+    )
+
+
+def access_hold(user: Any, pk: Any) -> LegalHold:
+    hold = (
+        LegalHold.objects.select_related("case", "case__lead_agency", "agency").filter(pk=_uuid(pk)).first()
+    )
+    if hold is None or not policy.can_set_legal_hold(user, hold.case):
+        raise Http404("Not found.")
+    return hold
+
+
+def access_certificate(user: Any, pk: Any) -> ErasureCertificate:
+    certificate = (
+        ErasureCertificate.objects.select_related("agency", "erased_by").filter(pk=_uuid(pk)).first()
+    )
+    if certificate is None or not policy.can_manage_retention(user, certificate.agency_id):
+        raise Http404("Not found.")
+    return certificate
+
+
+def access_sar(user: Any, pk: Any) -> SubjectAccessRequest:
+    sar = SubjectAccessRequest.objects.select_related("agency").filter(pk=_uuid(pk)).first()
+    if sar is None or not policy.can_handle_sar(user, sar.agency_id):
+        raise Http404("Not found.")
+    return sar
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise Http404("Not found.") from exc
