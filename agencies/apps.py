@@ -6,5 +6,7 @@ class AgenciesConfig(AppConfig):
     verbose_name = "Agencies and people"
 
     def ready(self) -> None:
-        from . import auth_events  # noqa: F401  (axes/login hooks that write audit events)
-        from . import schema  # noqa: F401  (OpenAPI descriptions of the API authentications)
+        from . import (
+            auth_events,  # noqa: F401  (axes/login hooks that write audit events)
+            schema,  # noqa: F401  (OpenAPI descriptions of the API authentications)
+        )
