@@ -59,21 +59,22 @@ def _chart_id(prefix: str, title: str, extra: str = "") -> str:
     return f"{prefix}-{digest}"
 
 
-def _nice_max(value: Number) -> float:
-    """The smallest 'round' number (1, 2, 2.5, 5 × 10^n) at or above value; 1 for an empty chart."""
-    if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    base = 10.0**exponent
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * base:
-            return step * base
-    return 10 * base  # pragma: no cover - the loop always returns
+def _scale(value: Number, integer: bool = False) -> tuple[float, list[float]]:
+    """The axis maximum and gridline values for data up to ``value``: about four round steps
+    (1, 2, 2.5 or 5 × 10^n; whole numbers only for counts)."""
+    value = value if value > 0 else 1
+    raw = value / 4
+    base = 10.0 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(s * base for s in steps if s * base >= raw)
+    if integer:
+        step = max(step, 1.0)
+    count = max(math.ceil(value / step - 1e-9), 1)
+    return step * count, [round(step * i, 6) for i in range(count + 1)]
 
 
-def _ticks(maximum: float, count: int = 4) -> list[float]:
-    step = maximum / count
-    return [round(step * i, 6) for i in range(count + 1)]
+def _all_int(values: Sequence[Number]) -> bool:
+    return all(float(v).is_integer() for v in values)
 
 
 def _text_width(text: str, size: int = FONT_SIZE) -> float:
@@ -221,16 +222,23 @@ def bar_chart(
     table = _table(title, [category_label, value_label], [(label, value) for label, value in items])
     if not items:
         return _figure(cid, title, "", table, empty=True)
-    maximum = _nice_max(max(v for _, v in items))
+    integer = _all_int([v for _, v in items])
+    maximum, ticks = _scale(max(v for _, v in items), integer)
     if orientation == "horizontal":
-        svg = _horizontal_bars(cid, title, desc, items, maximum, colour)
+        svg = _horizontal_bars(cid, title, desc, items, maximum, colour, ticks)
     else:
-        svg = _vertical_bars(cid, title, desc, items, maximum, colour)
+        svg = _vertical_bars(cid, title, desc, items, maximum, colour, ticks)
     return _figure(cid, title, svg, table)
 
 
 def _horizontal_bars(
-    cid: str, title: str, desc: str, items: Sequence[tuple[str, Number]], maximum: float, colour: str
+    cid: str,
+    title: str,
+    desc: str,
+    items: Sequence[tuple[str, Number]],
+    maximum: float,
+    colour: str,
+    ticks: list[float],
 ) -> str:
     label_width = min(260.0, max(_text_width(label) for label, _ in items) + 12)
     bar_area = 640.0 - label_width - 60
@@ -239,7 +247,7 @@ def _horizontal_bars(
     height = top + row * len(items) + 30
     parts = [_svg_open(cid, 640, height, title, desc)]
     # gridlines and axis values
-    for tick in _ticks(maximum):
+    for tick in ticks:
         x = label_width + bar_area * tick / maximum
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + row * len(items)}" stroke="{GRID}" '
@@ -265,14 +273,20 @@ def _horizontal_bars(
 
 
 def _vertical_bars(
-    cid: str, title: str, desc: str, items: Sequence[tuple[str, Number]], maximum: float, colour: str
+    cid: str,
+    title: str,
+    desc: str,
+    items: Sequence[tuple[str, Number]],
+    maximum: float,
+    colour: str,
+    ticks: list[float],
 ) -> str:
     left, top, plot_h = 44.0, 24.0, 200.0
     slot = max(36.0, min(90.0, 580.0 / max(len(items), 1)))
     width = left + slot * len(items) + 16
     height = top + plot_h + 48
     parts = [_svg_open(cid, max(width, 240), height, title, desc)]
-    for tick in _ticks(maximum):
+    for tick in ticks:
         y = top + plot_h - plot_h * tick / maximum
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8:.1f}" y2="{y:.1f}" stroke="{GRID}" '
@@ -345,11 +359,12 @@ def stacked_bar_chart(
     defs, fills = _pattern_defs(cid, colours, patterns)
     label_width = min(200.0, max(_text_width(c) for c in categories) + 12)
     bar_area = 640.0 - label_width - 60
-    maximum = _nice_max(max(totals))
+    integer = _all_int(totals)
+    maximum, ticks = _scale(max(totals), integer)
     row, top = 40, 10
     height = top + row * len(categories) + 30
     parts = [_svg_open(cid, 640, height, title, desc), defs]
-    for tick in _ticks(maximum):
+    for tick in ticks:
         x = label_width + bar_area * tick / maximum
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + row * len(categories)}" stroke="{GRID}" '
@@ -571,12 +586,13 @@ def time_series(
             desc = f"{title}: no data."
     if not ordered:
         return _figure(cid, title, "", table, empty=True)
-    maximum = _nice_max(max(v for _, v in ordered))
+    integer = _all_int([v for _, v in ordered])
+    maximum, ticks = _scale(max(v for _, v in ordered), integer)
     left, right, top, plot_h = 48.0, 624.0, 20.0, 180.0
     height = top + plot_h + 44
     slot = (right - left) / len(ordered)
     parts = [_svg_open(cid, 640, height, title, desc)]
-    for tick in _ticks(maximum):
+    for tick in ticks:
         y = top + plot_h - plot_h * tick / maximum
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{GRID}" aria-hidden="true"/>'
@@ -599,7 +615,8 @@ def time_series(
             )
         if len(ordered) <= 16 and value:
             parts.append(
-                f'<text x="{cx:.1f}" y="{y - 6:.1f}" text-anchor="middle" fill="{TEXT}" font-size="12" '
+                f'<text x="{cx:.1f}" y="{y - (6 if kind == "bar" else 10):.1f}" text-anchor="middle" '
+                f'fill="{TEXT}" font-size="12" '
                 f'font-weight="bold">{_fmt(value)}</text>'
             )
         if index % label_every == 0:
