@@ -1,0 +1,1252 @@
+"""`make bench`: Convene's costly paths measured against their limits and their obvious alternatives.
+
+    python -m bench.run [--size tiny|small|large] [--repeat N] [--no-write] [--database-url URL]
+
+Needs PostgreSQL and Redis (exit code 2 otherwise). Uses its own databases
+(``convene_bench_<size>`` and ``convene_bench_<size>_keys`` on the server named by BENCH_DATABASE_URL,
+or DATABASE_URL's server, or 127.0.0.1:5432), seeds them if they do not hold the size's world, then
+prints one table. Unless --no-write, writes bench/results/latest.json and docs/benchmarks.md.
+Every figure is a median over repeats with its spread (p25–p75), next to a baseline measured in the
+same run; ratios are computed from those medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/"
+
+# Per size: repeats, wrk seconds, concurrent-writer seconds, fan-out trials.
+PLAN = {
+    "tiny": {"repeat": 5, "wrk_seconds": 3, "writer_seconds": 2, "fanout_trials": 5, "clients": 500},
+    "small": {"repeat": 15, "wrk_seconds": 8, "writer_seconds": 5, "fanout_trials": 15, "clients": 500},
+    "large": {"repeat": 21, "wrk_seconds": 10, "writer_seconds": 8, "fanout_trials": 21, "clients": 500},
+}
+
+
+# --- results ---------------------------------------------------------------------------------
+@dataclass
+class Figure:
+    """One line of the table: a measured value, its baseline, the ratio and the target."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    spread: tuple[float, float] | None = None
+    baseline: float | None = None
+    baseline_label: str = ""
+    baseline_spread: tuple[float, float] | None = None
+    ratio: float | None = None
+    ratio_label: str = ""
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def summarise(samples: list[float]) -> tuple[float, tuple[float, float]]:
+    """Median and interquartile range (p25–p75)."""
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0], (ordered[0], ordered[0])
+    q = statistics.quantiles(ordered, n=4, method="inclusive")
+    return statistics.median(ordered), (q[0], q[2])
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Time several variants alternately, so that machine noise hits each of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+# --- environment -----------------------------------------------------------------------------
+def database_urls(size: str, explicit: str | None) -> tuple[str, str]:
+    url = explicit or os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        base = os.environ.get("DATABASE_URL", "")
+        server = base if base.startswith(("postgres://", "postgresql://")) else DEFAULT_SERVER
+        parts = urlparse(server)
+        url = urlunparse(parts._replace(path=f"/convene_bench_{size}"))
+    parts = urlparse(url)
+    keys = urlunparse(parts._replace(path=parts.path + "_keys"))
+    return url, keys
+
+
+def preflight(db_url: str, redis_url: str) -> list[str]:
+    problems = []
+    if not db_url.startswith(("postgres://", "postgresql://")):
+        problems.append(f"The benchmark needs PostgreSQL; the database URL is {db_url!r}.")
+    else:
+        import psycopg
+
+        parts = urlparse(db_url)
+        try:
+            psycopg.connect(urlunparse(parts._replace(path="/postgres")), connect_timeout=3).close()
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"PostgreSQL at {parts.hostname}:{parts.port or 5432} is not reachable ({exc}).")
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"Redis at {redis_url} is not reachable ({exc}).")
+    return problems
+
+
+def ensure_databases(urls: list[str], drop: bool = False) -> None:
+    import psycopg
+
+    for url in urls:
+        parts = urlparse(url)
+        name = parts.path.lstrip("/")
+        admin = urlunparse(parts._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if exists and drop:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                exists = None
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {"nproc": os.cpu_count(), "python": platform.python_version()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory_gib"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+        info["load_average_at_start"] = os.getloadavg()
+    except OSError:
+        pass
+    return info
+
+
+def server_versions() -> dict[str, str]:
+    from django.db import connection
+
+    versions = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        versions["postgresql"] = cursor.fetchone()[0]
+    try:
+        import redis
+        from django.conf import settings
+
+        versions["redis"] = str(redis.Redis.from_url(settings.REDIS_URL).info("server")["redis_version"])
+    except Exception:  # noqa: BLE001
+        versions["redis"] = "unknown"
+    return versions
+
+
+# --- the world ------------------------------------------------------------------------------
+@dataclass
+class Actors:
+    practitioner: Any  # a probation practitioner: sees cases shared by several forces
+    agency: Any
+    case_ids: list[Any]  # cases the practitioner sees (for detail reads)
+    lead_user: Any  # a police practitioner (for writes as the lead agency)
+    lead_agency: Any
+    lead_case: Any
+
+
+def actors() -> Actors:
+    from agencies.models import Membership, Role
+    from cases.models import Case
+    from core.categories import AgencyType
+    from sharing import policy
+
+    def first(agency_type: str) -> Any:
+        return (
+            Membership.objects.filter(role=Role.PRACTITIONER, agency__agency_type=agency_type)
+            .select_related("user", "agency")
+            .order_by("agency__name", "user__username")
+            .first()
+        )
+
+    prob = first(AgencyType.PROBATION)
+    pol = first(AgencyType.POLICE)
+    visible = list(
+        policy.cases_visible_to(prob.user).order_by("-created_at", "-id").values_list("pk", flat=True)[:400]
+    )
+    lead_case = Case.objects.filter(lead_agency=pol.agency).order_by("-created_at").first()
+    return Actors(prob.user, prob.agency, visible, pol.user, pol.agency, lead_case)
+
+
+# --- 1. case list ---------------------------------------------------------------------------
+def bench_case_list(a: Actors, repeat: int) -> list[Figure]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from guardian import shortcuts as gs
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    from cases.models import Case
+    from sharing import policy
+
+    user = a.practitioner
+    order = ("-created_at", "-id")
+
+    def restricted() -> list[Any]:
+        policy.forget(user)  # each request looks the memberships up again
+        return list(policy.cases_visible_to(user).filter(status="active").order_by(*order)[:50])
+
+    def unrestricted() -> list[Any]:
+        return list(Case.objects.filter(status="active").order_by(*order)[:50])
+
+    def guardian_generic() -> list[Any]:
+        # guardian picks the direct-FK tables when a model has them; point it at its default generic
+        # tables, which the seed filled with the same view permissions (lead agency + shares).
+        saved = gs.get_group_obj_perms_model, gs.get_user_obj_perms_model
+        gs.get_group_obj_perms_model = lambda *args, **kw: GroupObjectPermission
+        gs.get_user_obj_perms_model = lambda *args, **kw: UserObjectPermission
+        try:
+            qs = gs.get_objects_for_user(
+                user,
+                "cases.view_case",
+                klass=Case.objects.filter(status="active"),
+                use_groups=True,
+                with_superuser=False,
+                accept_global_perms=False,
+            )
+            return list(qs.order_by(*order)[:50])
+        finally:
+            gs.get_group_obj_perms_model, gs.get_user_obj_perms_model = saved
+
+    same = {c.pk for c in restricted()} == {c.pk for c in guardian_generic()}
+    samples = interleaved(
+        {"restricted": restricted, "unrestricted": unrestricted, "guardian": guardian_generic}, repeat
+    )
+    r, r_spread = summarise(samples["restricted"])
+    u, u_spread = summarise(samples["unrestricted"])
+    g, g_spread = summarise(samples["guardian"])
+    visible = policy.cases_visible_to(user).count()
+    with CaptureQueriesContext(connection) as ctx:
+        restricted()
+    figures = [
+        Figure(
+            "case_list_restricted",
+            "Case list page (50, newest first, status=active): policy vs unrestricted",
+            r * 1000,
+            "ms",
+            (r_spread[0] * 1000, r_spread[1] * 1000),
+            u * 1000,
+            "Case.objects (no permission filter)",
+            (u_spread[0] * 1000, u_spread[1] * 1000),
+            r / u,
+            "restricted / unrestricted",
+            "≤ 1.5×",
+            r / u <= 1.5,
+            f"practitioner of {a.agency.name} sees {visible:,} cases; {len(ctx.captured_queries)} queries",
+        ),
+        Figure(
+            "case_list_vs_guardian",
+            "Case list page: policy vs guardian get_objects_for_user (generic tables)",
+            r * 1000,
+            "ms",
+            (r_spread[0] * 1000, r_spread[1] * 1000),
+            g * 1000,
+            "guardian get_objects_for_user, generic tables",
+            (g_spread[0] * 1000, g_spread[1] * 1000),
+            g / r,
+            "guardian / policy (times faster)",
+            "≥ 20× faster",
+            g / r >= 20,
+            "same 50 cases" if same else "WARNING: the two pages differ",
+        ),
+    ]
+    figures.append(api_case_list_queries(a))
+    return figures
+
+
+def api_client_for(user: Any) -> tuple[Any, str]:
+    from rest_framework.test import APIClient
+
+    from agencies.services import do_issue_token
+
+    _, raw = do_issue_token(user=user, days=1, name="bench")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client, raw
+
+
+def api_case_list_queries(a: Actors) -> Figure:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/v1/cases/")
+    except Resolver404:
+        return Figure(
+            "api_case_list_queries",
+            "API /api/v1/cases/ query count",
+            None,
+            "queries",
+            note="SKIPPED: /api/v1/cases/ is not routed yet (cases API); the policy page above is 2 queries.",
+        )
+    client, _ = api_client_for(a.practitioner)
+    counts = []
+    for page_size in (10, 50):
+        with (
+            CaptureQueriesContext(connections["default"]) as main,
+            CaptureQueriesContext(connections["keystore"]) as keys,
+        ):
+            response = client.get(f"/api/v1/cases/?page_size={page_size}&status=active")
+        counts.append(
+            (page_size, response.status_code, len(main.captured_queries), len(keys.captured_queries))
+        )
+    ok = all(c[1] == 200 for c in counts)
+    constant = counts[0][2] == counts[1][2]
+    return Figure(
+        "api_case_list_queries",
+        "API /api/v1/cases/ query count (page of 10 vs page of 50)",
+        float(counts[1][2]),
+        "queries",
+        baseline=float(counts[0][2]),
+        baseline_label="page of 10",
+        target="constant as the page grows",
+        met=ok and constant,
+        note=("" if ok else f"HTTP {counts[1][1]}; ")
+        + f"main DB {counts[0][2]}→{counts[1][2]}, key store {counts[0][3]}→{counts[1][3]}",
+    )
+
+
+# --- 2. case detail and encryption ----------------------------------------------------------
+def read_case_detail(user: Any, agency: Any, case_id: Any) -> int:
+    """What a case page does: access check, load the records, read every visible field, audit the read."""
+    from audit.models import Op
+    from audit.services import record_event
+    from cases.models import Note, Referral, RiskAssessment, Victim
+    from sharing import policy
+
+    policy.forget(user)
+    case, access = policy.access_case(user, case_id)
+    values = 0
+    records: list[Any] = [case.nominal]
+    records += list(Referral.objects.filter(case=case).select_related("case"))
+    records += list(Victim.objects.filter(case=case).select_related("case"))
+    records += list(RiskAssessment.objects.filter(case=case).select_related("case"))
+    records += list(Note.objects.filter(case=case).select_related("case"))
+    for record in records:
+        if not policy.can_see_record(access, record):
+            continue
+        for name in policy.visible_fields(access, record):
+            if getattr(record, name, None) is not None:
+                values += 1
+    record_event(
+        Op.CONSULT,
+        actor=user,
+        agency=agency,
+        role=access.role,
+        obj=case,
+        case_id=case.pk,
+        categories=access.categories,
+        justification=access.justification,
+        share_id=access.share_ids[0] if access.share_ids else None,
+    )
+    return values
+
+
+def bench_detail(a: Actors, repeat: int) -> list[Figure]:
+    from django.db import transaction
+
+    from keystore import fields as kf
+    from keystore.keyring import dek_cache
+
+    spent = {"decrypt": 0.0, "aes": 0.0, "values": 0}
+    real_decrypt = kf.EncryptedField.decrypt
+    real_aes = kf.decrypt_value
+
+    def timed_decrypt(self: Any, instance: Any, token: bytes) -> Any:
+        start = time.perf_counter()
+        try:
+            return real_decrypt(self, instance, token)
+        finally:
+            spent["decrypt"] += time.perf_counter() - start
+            spent["values"] += 1
+
+    def timed_aes(*args: Any) -> bytes:
+        start = time.perf_counter()
+        try:
+            return real_aes(*args)
+        finally:
+            spent["aes"] += time.perf_counter() - start
+
+    cases = a.case_ids or []
+    if not cases:
+        return [Figure("detail_crypto_share", "Case detail", None, "%", note="SKIPPED: no visible case")]
+    totals, crypto, aes = [], [], []
+    kf.EncryptedField.decrypt = timed_decrypt  # type: ignore[method-assign]
+    kf.decrypt_value = timed_aes  # type: ignore[assignment]
+    try:
+        for i in range(repeat + 1):
+            case_id = cases[i % len(cases)]
+            dek_cache.clear()  # a case page usually needs keys not yet in the cache: count the unwrap
+            spent.update(decrypt=0.0, aes=0.0, values=0)
+            start = time.perf_counter()
+            with transaction.atomic():
+                read_case_detail(a.practitioner, a.agency, case_id)
+            elapsed = time.perf_counter() - start
+            if i == 0:
+                continue  # warm-up
+            totals.append(elapsed)
+            crypto.append(spent["decrypt"] / elapsed * 100)
+            aes.append(spent["aes"] / elapsed * 100)
+    finally:
+        kf.EncryptedField.decrypt = real_decrypt  # type: ignore[method-assign]
+        kf.decrypt_value = real_aes
+    t, t_spread = summarise(totals)
+    c, c_spread = summarise(crypto)
+    g, _ = summarise(aes)
+    figures = [
+        Figure(
+            "detail_crypto_share",
+            "Case detail read: share of time in decryption (key unwrap + AES-GCM + decode)",
+            c,
+            "%",
+            c_spread,
+            t * 1000,
+            "whole read (ms)",
+            (t_spread[0] * 1000, t_spread[1] * 1000),
+            target="≤ 10%",
+            met=c <= 10,
+            note=f"AES-GCM alone {g:.1f}%; cold data-key cache each read; {spent['values']} values last read",
+        )
+    ]
+    figures.append(bench_field_vs_fernet(a, repeat))
+    return figures
+
+
+def bench_field_vs_fernet(a: Actors, repeat: int) -> Figure:
+    from django.db import connection
+    from encrypted_fields.fields import EncryptedTextField as FernetText
+
+    from cases.models import Note, Victim
+
+    victims = list(Victim.objects.filter(case_id__in=a.case_ids[:40]).select_related("case"))
+    notes = list(Note.objects.filter(case_id__in=a.case_ids[:40]).select_related("case"))
+    values = [v.name for v in victims] + [v.routines for v in victims] + [n.body for n in notes]
+    values = [v for v in values if v]
+    note = notes[0]
+    ours = Note._meta.get_field("body")
+    fernet = FernetText()
+    fernet.f  # derive the Fernet key once (PBKDF2, 100k iterations), as a running process would  # noqa: B018
+
+    def convene() -> None:
+        for value in values:
+            token = ours.encrypt(note, value)
+            assert ours.decrypt(note, token) == value
+
+    def jazzband() -> None:
+        for value in values:
+            token = fernet.get_prep_value(value)
+            assert fernet.from_db_value(token, None, connection) == value
+
+    samples = interleaved({"convene": convene, "fernet": jazzband}, repeat)
+    ours_t, ours_spread = summarise(samples["convene"])
+    fern_t, fern_spread = summarise(samples["fernet"])
+    per = 1e6 / len(values)
+    return Figure(
+        "field_vs_fernet",
+        "Encrypt+decrypt one value: Convene AES-GCM field vs django-fernet-encrypted-fields",
+        ours_t * per,
+        "µs/value",
+        (ours_spread[0] * per, ours_spread[1] * per),
+        fern_t * per,
+        "encrypted_fields.EncryptedTextField (Fernet)",
+        (fern_spread[0] * per, fern_spread[1] * per),
+        fern_t / ours_t,
+        "Fernet / Convene (times faster)",
+        "≥ 5× faster",
+        fern_t / ours_t >= 5,
+        f"{len(values)} real values (mean {sum(map(len, values)) // len(values)} chars)",
+    )
+
+
+# --- 3. audit -------------------------------------------------------------------------------
+def bench_audit(a: Actors, repeat: int, writer_seconds: float, size: str) -> list[Figure]:
+    from auditlog.registry import auditlog
+
+    import cases.services as cs
+    from audit.services import record_event as real_record
+    from cases.models import Case, Note
+
+    case = Case.objects.get(pk=a.lead_case.pk)
+    body = "Seen at the victim's workplace car park at 17:05; police informed; warning letter considered."
+
+    def write() -> None:
+        cs.do_add_note(case=case, agency=a.lead_agency, acting_user=a.lead_user, body=body, category="C2")
+
+    def off(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    def audited() -> None:
+        write()
+
+    def unaudited() -> None:
+        cs.record_event = off  # type: ignore[assignment]
+        try:
+            write()
+        finally:
+            cs.record_event = real_record
+
+    def with_auditlog() -> None:
+        cs.record_event = off  # type: ignore[assignment]
+        auditlog.register(Note)
+        try:
+            write()
+        finally:
+            auditlog.unregister(Note)
+            cs.record_event = real_record
+
+    n = max(repeat, 10)
+    samples = interleaved({"audited": audited, "off": unaudited, "auditlog": with_auditlog}, n, warmup=2)
+    on, on_spread = summarise(samples["audited"])
+    nothing, nothing_spread = summarise(samples["off"])
+    al, al_spread = summarise(samples["auditlog"])
+    figures = [
+        Figure(
+            "audited_write",
+            "Audited write (do_add_note) throughput vs the same write with auditing off",
+            1 / on,
+            "writes/s",
+            (1 / on_spread[1], 1 / on_spread[0]),
+            1 / nothing,
+            "record_event patched to a no-op",
+            (1 / nothing_spread[1], 1 / nothing_spread[0]),
+            nothing / on,
+            "audited / unaudited throughput",
+            "≥ 0.7×",
+            nothing / on >= 0.7,
+            f"{on * 1000:.2f} ms vs {nothing * 1000:.2f} ms per write",
+        ),
+        Figure(
+            "auditlog_write",
+            "For comparison: the same write with django-auditlog instead of Convene's audit",
+            1 / al,
+            "writes/s",
+            (1 / al_spread[1], 1 / al_spread[0]),
+            1 / nothing,
+            "no auditing",
+            (1 / nothing_spread[1], 1 / nothing_spread[0]),
+            nothing / al,
+            "auditlog / unaudited throughput",
+            "(comparison only)",
+            None,
+            f"{al * 1000:.2f} ms per write; auditlog logs writes only (no reads, no chain)",
+        ),
+    ]
+    figures.append(concurrent_writers(a, writer_seconds))
+    return figures
+
+
+def concurrent_writers(a: Actors, seconds: float, threads: int = 8) -> Figure:
+    import threading
+
+    from django.db import connections
+
+    import cases.services as cs
+    from audit.models import AuditEvent
+    from audit.services import seal_pending
+    from cases.models import Case
+
+    case_ids = list(
+        Case.objects.filter(lead_agency=a.lead_agency)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)[:64]
+    )
+    counts = [0] * threads
+    errors: list[str] = []
+    stop = time.perf_counter() + seconds
+    before = AuditEvent.objects.count()
+
+    def worker(index: int) -> None:
+        try:
+            mine = [Case.objects.get(pk=pk) for pk in case_ids[index::threads]] or [a.lead_case]
+            i = 0
+            while time.perf_counter() < stop:
+                case = mine[i % len(mine)]
+                cs.do_add_note(
+                    case=case,
+                    agency=a.lead_agency,
+                    acting_user=a.lead_user,
+                    body=f"Concurrent note {index}-{i}",
+                    category="C2",
+                )
+                counts[index] += 1
+                i += 1
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    written = AuditEvent.objects.count() - before
+    sealed = seal_pending(batch_size=20_000)
+    return Figure(
+        "concurrent_writers",
+        f"{threads} concurrent audited writers (own connections): audit events/s",
+        written / elapsed,
+        "events/s",
+        note=f"{sum(counts)} writes, {written} events in {elapsed:.1f} s; {sealed} sealed afterwards"
+        + (f"; ERRORS: {errors[:2]}" if errors else "")
+        + "; chain verified below",
+        met=None if not errors else False,
+        target="(chain verified afterwards)",
+    )
+
+
+VERIFY_CHILD = "--verify-child"
+
+
+def verify_in_child(env: dict[str, str], repeat: int) -> Figure:
+    """verify_chain in a fresh process per run, so the peak RSS is the verifier's own."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.run", VERIFY_CHILD],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if out.returncode != 0:
+            return Figure(
+                "audit_verify",
+                "audit_verify",
+                None,
+                "events/s",
+                note=f"FAILED: {out.stderr[-500:]}",
+                met=False,
+            )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rates = [r["events"] / r["seconds"] for r in runs]
+    rate, spread = summarise(rates)
+    ok = all(r["ok"] for r in runs)
+    peak = max(r["peak_rss_mib"] for r in runs)
+    base = min(r["start_rss_mib"] for r in runs)
+    return Figure(
+        "audit_verify",
+        f"audit_verify (verify_chain) over {runs[0]['events']:,} sealed events",
+        rate,
+        "events/s",
+        spread,
+        target="≥ 200,000/s",
+        met=ok and rate >= 200_000,
+        note=("chain intact" if ok else f"CHAIN NOT INTACT: {runs[-1]['message']}")
+        + f"; peak RSS {peak:.0f} MiB (process at start {base:.0f} MiB); {len(runs)} runs",
+        extra={"peak_rss_mib": peak, "start_rss_mib": base, "runs": runs},
+    )
+
+
+def verify_child() -> None:
+    import resource
+
+    from audit.services import verify_chain
+
+    start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    result = verify_chain()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "ok": result.ok,
+                "events": result.verified,
+                "seconds": seconds,
+                "message": result.message,
+                "peak_rss_mib": peak,
+                "start_rss_mib": start_rss,
+            }
+        )
+    )
+
+
+# --- 4. live fan-out ------------------------------------------------------------------------
+def bench_fanout(a: Actors, clients: int, trials: int) -> Figure:
+    """A decision is recorded (audited write, broadcast on commit) → every one of N channels has it.
+
+    Measured on the Redis pub/sub channel layer with N channels in one process (one server holding
+    N sockets): commit → group_send → Redis → each channel's receive().
+    """
+    import asyncio
+    import uuid
+
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+    from django.db import transaction
+
+    from audit.models import Op
+    from audit.services import record_event
+    from core.events import send_on_commit
+
+    layer = get_channel_layer()
+    backend = f"{type(layer).__module__}.{type(layer).__name__}"
+    meeting_id = uuid.uuid4()
+    group = f"meeting.{meeting_id}"
+
+    def decide(n: int) -> float:
+        start = time.perf_counter()
+        with transaction.atomic():
+            record_event(
+                Op.ALTER,
+                actor=a.lead_user,
+                agency=a.lead_agency,
+                object_type="meetings.Decision",
+                object_id=f"{meeting_id}:{n}",
+                case_id=a.lead_case.pk,
+                categories=["C10"],
+            )
+            send_on_commit(
+                group,
+                {"type": "meeting.changed", "meeting_id": str(meeting_id), "version": n, "kind": "decision"},
+            )
+        return start
+
+    async def run() -> list[float]:
+        channels = [await layer.new_channel() for _ in range(clients)]
+        for channel in channels:
+            await layer.group_add(group, channel)
+        await asyncio.sleep(0.5)  # subscriptions settle
+        latencies: list[float] = []
+        for n in range(trials + 1):
+            received: list[float] = []
+
+            async def listen(channel: str, received: list[float] = received) -> None:
+                await layer.receive(channel)
+                received.append(time.perf_counter())
+
+            tasks = [asyncio.create_task(listen(ch)) for ch in channels]
+            await asyncio.sleep(0.05)
+            start = await sync_to_async(decide, thread_sensitive=True)(n)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+            if n:
+                latencies += [(t - start) * 1000 for t in received]
+        for channel in channels:
+            await layer.group_discard(group, channel)
+        return latencies
+
+    latencies = asyncio.run(run())
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return Figure(
+        "live_fanout",
+        f"Decision recorded → all {clients} clients notified (Redis layer): p95 (p50 as baseline)",
+        p95,
+        "ms",
+        (percentile(latencies, 25), percentile(latencies, 99)),
+        p50,
+        "p50",
+        target="p95 ≤ 250 ms",
+        met=p95 <= 250,
+        note=f"{trials} decisions × {clients} channels on {backend}; spread shown is p25–p99. "
+        "Measured at the channel layer: the WebSocket consumer (meetings.consumers) and its per-event "
+        "re-check are not in this figure",
+        extra={"p50": p50, "p95": p95, "samples": len(latencies)},
+    )
+
+
+# --- 5. HTTP under wrk ----------------------------------------------------------------------
+WRK_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH p50_us=%d p95_us=%d\\n", latency:percentile(50), latency:percentile(95)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prod_env(db_url: str, keys_url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    from django.conf import settings
+
+    from audit.services import signing_key
+    from keystore.keyring import index_root_key, master_keys
+
+    master_keys()
+    index_root_key()
+    signing_key()  # the key files exist in var/bench/keys after these calls
+    key_dir = Path(settings.CONVENE_KEY_DIR)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "CONVENE_", "DATABASE", "KEYSTORE", "REDIS", "CHANNELS"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.prod",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        CONVENE_MASTER_KEYS_FILE=str(key_dir / "master-keys"),
+        CONVENE_INDEX_KEY_FILE=str(key_dir / "index-key"),
+        CONVENE_AUDIT_SIGNING_KEY_FILE=str(key_dir / "audit-signing-key"),
+        CONVENE_CHECKPOINT_DIR=str(settings.CONVENE_CHECKPOINT_DIR),
+        DATABASE_URL=db_url,
+        KEYSTORE_DATABASE_URL=keys_url,
+        DATABASE_CONN_MAX_AGE="60",
+        REDIS_URL=redis_url,
+        CHANNELS_PREFIX=prefix,
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def worker_pids(master: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return []
+    return [int(p) for p in out.split()]
+
+
+def vm_hwm_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_wrk(url: str, headers: list[str], seconds: int, lua: Path, connections: int = 16) -> dict[str, Any]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(lua)]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    result: dict[str, Any] = {"raw": out[-800:], "rps": 0.0, "p50_ms": None, "p95_ms": None, "non2xx": 0}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("Requests/sec:"):
+            result["rps"] = float(line.split()[1])
+        elif line.startswith("BENCH"):
+            parts = dict(item.split("=") for item in line.split()[1:])
+            result["p50_ms"] = int(parts["p50_us"]) / 1000
+            result["p95_ms"] = int(parts["p95_us"]) / 1000
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            result["non2xx"] = int(line.split(":")[1])
+    return result
+
+
+def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> list[Figure]:
+    import urllib.request
+
+    if not shutil.which("wrk"):
+        return [Figure("http", "HTTP under wrk", None, "req/s", note="SKIPPED: wrk is not installed")]
+    if not shutil.which("gunicorn") and not (Path(sys.executable).parent / "gunicorn").exists():
+        return [Figure("http", "HTTP under wrk", None, "req/s", note="SKIPPED: gunicorn is not installed")]
+    _, token = api_client_for(a.practitioner)
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "config.asgi:application",
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    proto = "X-Forwarded-Proto: https"  # production settings redirect plain HTTP; TLS ends at the proxy
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                req = urllib.request.Request(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
+                with urllib.request.urlopen(req, timeout=2) as response:  # noqa: S310 - our own local server
+                    if response.status == 200:
+                        break
+            except Exception:  # noqa: BLE001
+                if server.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    tail = Path(log.name).read_text()[-800:]
+                    return [
+                        Figure(
+                            "http", "HTTP under wrk", None, "req/s", note=f"SKIPPED: server failed: {tail}"
+                        )
+                    ]
+                time.sleep(0.3)
+        list_url = f"{base}/api/v1/cases/?status=active"
+        auth = f"Authorization: Bearer {token}"
+        req = urllib.request.Request(  # noqa: S310
+            list_url, headers={"X-Forwarded-Proto": "https", "Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310
+                list_status = response.status
+        except urllib.error.HTTPError as exc:
+            list_status = exc.code
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua_file:
+            lua_file.write(WRK_LUA)
+        lua = Path(lua_file.name)
+        health_runs, list_runs = [], []
+        for _ in range(repeat):
+            health_runs.append(run_wrk(f"{base}/healthz", [proto], seconds, lua))
+            if list_status == 200:
+                list_runs.append(run_wrk(list_url, [proto, auth], seconds, lua))
+        peak = max((vm_hwm_mib(pid) for pid in worker_pids(server.pid)), default=0.0)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    h_rps, h_spread = summarise([r["rps"] for r in health_runs])
+    h_p95 = statistics.median([r["p95_ms"] or 0 for r in health_runs])
+    figures = []
+    if list_runs:
+        l_rps, l_spread = summarise([r["rps"] for r in list_runs])
+        l_p95 = statistics.median([r["p95_ms"] or 0 for r in list_runs])
+        non2xx = sum(r["non2xx"] for r in list_runs)
+        figures.append(
+            Figure(
+                "http_case_list",
+                "HTTP GET /api/v1/cases/ (page of 50) under wrk vs /healthz, gunicorn + 2 uvicorn workers",
+                l_rps,
+                "req/s",
+                l_spread,
+                h_rps,
+                "/healthz on the same server",
+                h_spread,
+                l_rps / h_rps,
+                "case list / healthz throughput",
+                "≥ 0.3×",
+                l_rps / h_rps >= 0.3 and non2xx == 0,
+                f"p95 {l_p95:.0f} ms vs {h_p95:.0f} ms; 16 connections, {seconds} s × {repeat}"
+                + (f"; {non2xx} NON-2xx responses" if non2xx else ""),
+                extra={"p95_ms": l_p95, "healthz_p95_ms": h_p95},
+            )
+        )
+    else:
+        figures.append(
+            Figure(
+                "http_case_list",
+                "HTTP GET /api/v1/cases/ under wrk",
+                None,
+                "req/s",
+                baseline=h_rps,
+                baseline_label="/healthz on the same server",
+                baseline_spread=h_spread,
+                note=f"SKIPPED: /api/v1/cases/ answered HTTP {list_status} (the cases API is not there yet); "
+                f"healthz p95 {h_p95:.0f} ms",
+            )
+        )
+    figures.append(
+        Figure(
+            "worker_peak_rss",
+            "Peak RSS of a web worker under that load (VmHWM)",
+            peak,
+            "MiB",
+            target="(reported)",
+            note="largest of the 2 uvicorn workers",
+        )
+    )
+    return figures
+
+
+# --- output ---------------------------------------------------------------------------------
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 100:
+        text = f"{value:.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def spread_text(spread: tuple[float, float] | None) -> str:
+    return "" if spread is None else f" ({fmt(spread[0])}–{fmt(spread[1])})"
+
+
+def verdict(f: Figure) -> str:
+    if f.value is None:
+        return "skipped"
+    if f.met is None:
+        return "—"
+    return "met" if f.met else "MISSED"
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("Measure", "Median (p25–p75)", "Baseline (p25–p75)", "Ratio", "Target", "Result")]
+    for f in figures:
+        rows.append(
+            (
+                f.label,
+                fmt(f.value, f.unit) + spread_text(f.spread),
+                (
+                    f"{fmt(f.baseline)}{spread_text(f.baseline_spread)} {f.baseline_label}".strip()
+                    if f.baseline is not None
+                    else "—"
+                ),
+                f"{f.ratio:.2f}×" if f.ratio is not None else "—",
+                f.target or "—",
+                verdict(f),
+            )
+        )
+    return "\n".join(" | ".join(r) for r in rows)
+
+
+def markdown(meta: dict[str, Any], figures: list[Figure]) -> str:
+    lines = [
+        "| Measure | Median (p25–p75) | Baseline, same run (p25–p75) | Ratio | Target | Result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        base = (
+            f"{fmt(f.baseline)}{spread_text(f.baseline_spread)} — {f.baseline_label}"
+            if f.baseline is not None
+            else "—"
+        )
+        ratio = f"{f.ratio:.2f}× ({f.ratio_label})" if f.ratio is not None else "—"
+        lines.append(
+            f"| {f.label} | {fmt(f.value, f.unit)}{spread_text(f.spread)} | {base} | {ratio} | "
+            f"{f.target or '—'} | {verdict(f)} |"
+        )
+    notes = [f"- **{f.label}**: {f.note}" for f in figures if f.note]
+    return "\n".join(lines) + "\n\nNotes from this run:\n\n" + "\n".join(notes) + "\n"
+
+
+def write_outputs(meta: dict[str, Any], figures: list[Figure]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps({"meta": meta, "figures": [asdict(f) for f in figures]}, indent=2, default=str)
+    )
+    text = DOC.read_text() if DOC.exists() else ""
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    m = meta["machine"]
+    block = (
+        f"{start}\n"
+        f"Run {meta['finished']} · size **{meta['size']}** ({meta['world']}) · {meta['repeat']} repeats · "
+        f"{m.get('nproc')} CPUs ({m.get('cpu', 'unknown CPU')}), {m.get('memory_gib')} GiB RAM, "
+        f"load average at start {', '.join(f'{x:.1f}' for x in m.get('load_average_at_start', ()))} · "
+        f"PostgreSQL {meta['versions'].get('postgresql')} · Redis {meta['versions'].get('redis')} · "
+        f"Python {m.get('python')} · run took {meta['seconds']:.0f} s\n\n"
+        + markdown(meta, figures)
+        + f"{end}"
+    )
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text + "\n" + block + "\n"
+    DOC.write_text(text)
+
+
+# --- main -----------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=list(PLAN), default="large")
+    parser.add_argument("--repeat", type=int, default=None, help="Repeats per figure (default by size).")
+    parser.add_argument("--no-write", action="store_true", help="Print only; write no JSON or docs.")
+    parser.add_argument(
+        "--database-url", default=None, help="The benchmark database (a _keys twin is used too)."
+    )
+    parser.add_argument("--reseed", action="store_true", help="Drop and rebuild the benchmark world.")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="Comma-separated sections: list,detail,audit,verify,live,http (default: all).",
+    )
+    parser.add_argument(VERIFY_CHILD, action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.verify_child:
+        import django
+
+        django.setup()
+        verify_child()
+        return 0
+
+    started = time.perf_counter()
+    db_url, keys_url = database_urls(args.size, args.database_url)
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    problems = preflight(db_url, redis_url)
+    if problems:
+        print("make bench needs PostgreSQL and Redis:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Set BENCH_DATABASE_URL (or DATABASE_URL's server) and REDIS_URL.", file=sys.stderr)
+        return 2
+    prefix = f"bench{os.getpid()}"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.bench",
+        DATABASE_URL=db_url,
+        KEYSTORE_DATABASE_URL=keys_url,
+        REDIS_URL=redis_url,
+        CHANNELS_PREFIX=prefix,
+    )
+    ensure_databases([db_url, keys_url], drop=args.reseed)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.seed import SIZES, is_seeded, run_seed
+
+    plan = dict(PLAN[args.size])
+    repeat = args.repeat or plan["repeat"]
+    size = SIZES[args.size]
+    call_command("migrate", verbosity=0, skip_checks=True)
+    call_command("migrate", database="keystore", verbosity=0, skip_checks=True)
+    print(f"… databases ready ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    if not is_seeded(size):
+        from cases.models import Case
+
+        if Case.objects.exists():
+            print("The benchmark database holds another world; rebuilding it.", flush=True)
+            from django.db import connections
+
+            connections.close_all()
+            ensure_databases([db_url, keys_url], drop=True)
+            call_command("migrate", verbosity=0, skip_checks=True)
+            call_command("migrate", database="keystore", verbosity=0, skip_checks=True)
+        run_seed(args.size, progress=sys.stderr.isatty() or args.size != "tiny")
+    only = {s.strip() for s in args.only.split(",") if s.strip()} or {
+        "list",
+        "detail",
+        "audit",
+        "verify",
+        "live",
+        "http",
+    }
+
+    a = actors()
+    figures: list[Figure] = []
+    skipped = []
+    sections: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("list", lambda: bench_case_list(a, repeat)),
+        ("detail", lambda: bench_detail(a, repeat)),
+        ("audit", lambda: bench_audit(a, repeat, plan["writer_seconds"], args.size)),
+        ("verify", lambda: [verify_in_child(dict(os.environ), 3 if args.size != "large" else 2)]),
+        ("live", lambda: [bench_fanout(a, plan["clients"], plan["fanout_trials"])]),
+        (
+            "http",
+            lambda: bench_http(
+                a, prod_env(db_url, keys_url, redis_url, prefix), plan["wrk_seconds"], max(1, min(repeat, 3))
+            ),
+        ),
+    ]
+    for name, section in sections:
+        if name not in only:
+            skipped.append(name)
+            continue
+        t0 = time.perf_counter()
+        print(f"… {name}", file=sys.stderr, flush=True)
+        try:
+            figures += section()
+        except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
+            import traceback
+
+            traceback.print_exc()
+            figures.append(
+                Figure(name, f"{name} section", None, "", note=f"FAILED: {type(exc).__name__}: {exc}")
+            )
+        print(f"  {name} took {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    world = (
+        f"{size.agencies} agencies, {size.users:,} users, {size.cases:,} cases, {size.events:,} audit events"
+    )
+    meta = {
+        "size": args.size,
+        "world": world,
+        "repeat": repeat,
+        "machine": machine(),
+        "versions": server_versions(),
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seconds": time.perf_counter() - started,
+        "skipped_sections": skipped,
+    }
+    print()
+    print(f"Convene benchmark — size {args.size}: {world}; {repeat} repeats; medians with p25–p75")
+    print(table(figures))
+    for f in figures:
+        if f.note:
+            print(f"  · {f.key}: {f.note}")
+    if skipped:
+        print(f"Sections not run (--only): {', '.join(skipped)}")
+    if args.no_write:
+        print("--no-write: results not written.")
+    else:
+        write_outputs(meta, figures)
+        print(f"Wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}.")
+    print(f"Took {meta['seconds']:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

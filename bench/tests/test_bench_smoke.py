@@ -1,0 +1,56 @@
+"""Keeps `make bench` working: a very small world, seeded by the benchmark's own seeder, and a few of
+its measurements run once. No timing is asserted (the machine is shared and noisy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.seed import Size, is_seeded, seed
+
+MINI = Size("mini", police=2, probation=1, health=2, cps=1, isac=1, users=20, cases=24, events=400)
+
+
+@pytest.fixture
+def mini_world(db: Any, settings: Any) -> Any:
+    settings.SALT_KEY = "bench-smoke-salt"  # django-fernet-encrypted-fields, the comparison baseline
+    result = seed(MINI, progress=False)
+    return result
+
+
+def test_seed_builds_the_world_through_real_encryption_and_a_valid_chain(mini_world: Any) -> None:
+    from audit.services import verify_chain
+    from cases.models import Case, Victim
+    from sharing.models import CaseGroupObjectPermission, CaseShare
+
+    # Given the seeded world
+    # Then every case is there with its shares and guardian rows, one per share
+    assert is_seeded(MINI)
+    assert Case.objects.count() == MINI.cases
+    assert CaseShare.objects.count() == mini_world.shares > 0
+    assert CaseGroupObjectPermission.objects.count() == mini_world.shares
+    # And sensitive values were encrypted under the case key and decrypt back
+    victim = Victim.objects.select_related("case").first()
+    assert isinstance(victim.__dict__["name"], bytes | object)
+    assert victim.name and " " in victim.name
+    # And the audit chain (seeded events + the services' own events) verifies
+    result = verify_chain()
+    assert result.ok, result.message
+    assert result.verified >= MINI.events
+
+
+def test_case_list_and_detail_measurements_run(mini_world: Any) -> None:
+    from bench import run
+
+    # Given the seeded world and the benchmark's practitioner
+    actors = run.actors()
+    assert actors.case_ids, "the probation practitioner sees shared cases"
+    # When the case-list and detail measurements run once
+    figures = run.bench_case_list(actors, repeat=1) + run.bench_detail(actors, repeat=1)
+    by_key = {f.key: f for f in figures}
+    # Then the policy page and guardian's generic-table page hold the same cases
+    assert by_key["case_list_vs_guardian"].note == "same 50 cases"
+    # And each figure has a value, or says why it was skipped
+    for figure in figures:
+        assert figure.value is not None or figure.note.startswith("SKIPPED"), figure
