@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_create, name="create"),
+    path("<uuid:pk>/", views.case_detail, name="detail"),
+    path("<uuid:pk>/edit/", views.case_edit, name="edit"),
+    path("<uuid:pk>/status/", views.case_status, name="status"),
+    path("<uuid:pk>/notes/new/", views.note_add, name="note-add"),
+    path("<uuid:pk>/victims/new/", views.victim_add, name="victim-add"),
+    path("<uuid:pk>/victims/<uuid:victim_id>/edit/", views.victim_edit, name="victim-edit"),
+    path("<uuid:pk>/screening/", views.screening, name="screening"),
+    path("<uuid:pk>/plan/edit/", views.plan_edit, name="plan-edit"),
+    path("<uuid:pk>/assessments/new/", views.assessment_add, name="assessment-add"),
+    path("<uuid:pk>/actions/new/", views.action_add, name="action-add"),
+    path("<uuid:pk>/actions/<uuid:action_id>/status/", views.action_status, name="action-status"),
+]

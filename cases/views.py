@@ -1,0 +1,480 @@
+"""Case pages: thin views over cases.reading (what to show) and cases.services (changes).
+
+A case the user may not see is a 404 (policy.access_case); one they see but may not change is 403.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from agencies.models import Membership, User
+from core.categories import Category
+from core.errors import ConflictError, DomainError
+from sharing import policy
+
+from . import choices as c
+from . import forms, reading
+from . import services as s
+from .models import (
+    Action,
+    ActionUpdate,
+    Breach,
+    Case,
+    Condition,
+    Nominal,
+    Order,
+    OrderEvent,
+    Referral,
+    RiskAssessment,
+    RiskManagementPlan,
+    Victim,
+)
+
+SECTIONS = (
+    ("summary", "Summary", ()),
+    ("nominal", "Nominal", ("C1", "C6")),
+    ("victims", "Victims", ("C7", "C8")),
+    ("referral", "Referral", ("C2",)),
+    ("assessments", "Risk assessments", ("C3",)),
+    ("orders", "Orders, conditions and breaches", ("C4",)),
+    ("plan", "Plan and actions", ("C5",)),
+    ("notes", "Notes", ()),
+)
+HIDDEN_KEYS = {"id", "version", "owner_agency", "created_at", "updates", "conditions", "breaches", "events"}
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    field = exc.field.split(".")[0] if exc.field else None
+    if isinstance(exc, ConflictError) or field not in form.fields:
+        form.add_error(None, exc.message)
+    else:
+        form.add_error(field, exc.message)
+
+
+def _lead(request: HttpRequest, pk: Any) -> tuple[Case, Any]:
+    case, access = policy.access_case(request.user, pk)
+    if not policy.can_edit_case(request.user, case):
+        raise PermissionDenied("Only the lead agency changes this case.")
+    return case, access
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict) and "name" in value and "id" in value:
+        return str(value["name"])
+    if isinstance(value, dict | list):
+        return json.dumps(value, indent=1, ensure_ascii=False)
+    return str(value)
+
+
+def display_rows(model: Any, item: dict[str, Any] | None, reasons: dict[str, str]) -> list[dict[str, Any]]:
+    """Label / value rows for one record; a field not served is shown as withheld with its reason."""
+    if item is None:
+        return []
+    rows = []
+    for name, (category, _minimum) in model.VISIBILITY.items():
+        if name in HIDDEN_KEYS or not any(f.name == name for f in model._meta.get_fields()):
+            continue
+        label = str(model._meta.get_field(name).verbose_name).capitalize()
+        if name in item:
+            value = item.get(f"{name}_display", item[name]) if item[name] not in (None, "") else item[name]
+            rows.append({"label": label, "value": _show(value), "withheld": None})
+        else:
+            reason = reasons.get(category) or "Withheld: not shared with your agency."
+            rows.append({"label": label, "value": None, "withheld": reason, "category": category})
+    return rows
+
+
+def case_list(request: HttpRequest) -> HttpResponse:
+    qs = policy.cases_visible_to(request.user).select_related(*reading.prefetch_for_list())
+    params = request.GET
+    own = policy.content_agencies(request.user)
+    scope = params.get("scope", "")
+    if scope == "mine":
+        qs = qs.filter(lead_agency_id__in=own)
+    elif scope == "shared":
+        qs = qs.exclude(lead_agency_id__in=own)
+    for name in ("status", "forum"):
+        if params.get(name):
+            qs = qs.filter(**{name: params[name]})
+    if params.get("mappa_level", "").isdigit():
+        qs = qs.filter(mappa_level=int(params["mappa_level"]))
+    if params.get("review_due"):
+        try:
+            qs = qs.filter(next_review_on__lte=date.fromisoformat(params["review_due"]))
+        except ValueError:
+            messages.error(request, "Give the review date as YYYY-MM-DD.")
+    page = Paginator(qs.order_by("-created_at", "-id"), 50).get_page(params.get("page"))
+    rows = reading.read_case_list(request.user, list(page.object_list))
+    return render(
+        request,
+        "cases/case_list.html",
+        {
+            "rows": rows,
+            "page": page,
+            "params": params,
+            "statuses": c.CaseStatus.choices,
+            "forums": c.Forum.choices,
+            "can_create": bool(own),
+        },
+    )
+
+
+def case_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, access = policy.access_case(request.user, pk)
+    data = reading.read_case(request.user, access, case)
+    reasons = policy.withheld_categories(access)
+    withheld_by_section = {
+        key: [w for w in data["withheld"] if w["category"] in cats] for key, _label, cats in SECTIONS
+    }
+    context = {
+        "case": case,
+        "data": data,
+        "access": access,
+        "sections": [(key, label) for key, label, _ in SECTIONS],
+        "withheld_by_section": withheld_by_section,
+        "nominal_rows": display_rows(Nominal, data.get("nominal"), reasons),
+        "victims": [{"item": v, "rows": display_rows(Victim, v, reasons)} for v in data.get("victims", [])],
+        "referral_rows": display_rows(Referral, data.get("referral"), reasons),
+        "assessments": [
+            {"item": a, "rows": display_rows(RiskAssessment, a, reasons)} for a in data.get("assessments", [])
+        ],
+        "orders": [
+            {
+                "item": o,
+                "rows": display_rows(Order, o, reasons),
+                "conditions": [display_rows(Condition, x, reasons) for x in o.get("conditions", [])],
+                "breaches": [display_rows(Breach, x, reasons) for x in o.get("breaches", [])],
+                "events": [display_rows(OrderEvent, x, reasons) for x in o.get("events", [])],
+            }
+            for o in data.get("orders", [])
+        ],
+        "plan_rows": display_rows(RiskManagementPlan, data.get("plan"), reasons),
+        "pillars": c.Pillar.choices,
+        "actions": [
+            {
+                "item": a,
+                "rows": display_rows(Action, a, reasons),
+                "updates": [display_rows(ActionUpdate, u, reasons) for u in a.get("updates", [])],
+            }
+            for a in data.get("actions", [])
+        ],
+        "notes": data.get("notes", []),
+        "note_withheld": [w for w in data["withheld"] if w["level"] == "none"],
+        "category_labels": dict(Category.choices),
+        "can_edit": policy.can_edit_case(request.user, case),
+        "can_add_note": policy.can_add_note(request.user, case),
+        "note_form": forms.NoteForm(),
+        "today": date.today().isoformat(),  # noqa: DTZ011 - display comparison only
+    }
+    return render(request, "cases/case_detail.html", context)
+
+
+def _content_membership(user: Any) -> Membership | None:
+    return next((m for m in policy.memberships(user) if m.role in policy.CONTENT_ROLES), None)
+
+
+def case_create(request: HttpRequest) -> HttpResponse:
+    membership = _content_membership(request.user)
+    if membership is None:
+        raise PermissionDenied("Only practitioners and chairs open cases.")
+    form = forms.CaseCreateForm(request.POST or None)
+    candidates: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        link = None
+        if request.POST.get("link_nominal"):
+            link = Nominal.objects.filter(pk=request.POST["link_nominal"]).first()
+        try:
+            case = s.do_open_case(
+                nominal_data=s.NominalInput(
+                    given_name=d["given_name"],
+                    family_name=d["family_name"],
+                    date_of_birth=d["date_of_birth"],
+                    aliases=form.alias_pairs(),
+                    ethnicity=d["ethnicity"],
+                    address=d["address"],
+                    pnc_id=d["pnc_id"],
+                    visor_ref=d["visor_ref"],
+                    ndelius_crn=d["ndelius_crn"],
+                    nhs_number=d["nhs_number"],
+                ),
+                referral=s.ReferralInput(
+                    reason=d["reason"],
+                    lawful_basis=d["lawful_basis"],
+                    index_offence=d["index_offence"],
+                    received_on=d["received_on"],
+                    urgency=d["urgency"],
+                ),
+                forum=d["forum"],
+                lead_agency=membership.agency,
+                acting_user=request.user,
+                link_nominal=link,
+                confirm_new_nominal=request.POST.get("confirm_new_nominal") == "on",
+                mappa_category=d["mappa_category"],
+                mappa_level=d["mappa_level"],
+                next_review_on=d["next_review_on"],
+            )
+        except s.DuplicateNominal as dup:
+            visible = policy.cases_visible_to(request.user)
+            candidates = [
+                {
+                    "id": str(nominal.pk),
+                    "matched_on": bases,
+                    "cases": list(visible.filter(nominal=nominal).values_list("reference", flat=True)),
+                }
+                for nominal, bases in dup.matches
+            ]
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Case {case.reference} opened.")
+            return redirect("cases:detail", case.pk)
+    status = 400 if request.method == "POST" and (form.errors or candidates) else 200
+    return render(request, "cases/case_form.html", {"form": form, "candidates": candidates}, status=status)
+
+
+def _edit_page(
+    request: HttpRequest,
+    case: Case,
+    form: Any,
+    title: str,
+    save: Any,
+    done: str,
+) -> HttpResponse:
+    """Common shape of an edit page: valid form → service; DomainError → field error; Conflict → message."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(reverse("cases:detail", args=[case.pk]))
+    status = 400 if form.errors else 200
+    return render(
+        request, "cases/edit_form.html", {"case": case, "form": form, "title": title}, status=status
+    )
+
+
+def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    initial = {
+        "version": case.version,
+        "forum": case.forum,
+        "mappa_category": case.mappa_category,
+        "mappa_level": case.mappa_level,
+        "next_review_on": case.next_review_on,
+    }
+    form = forms.CaseHeaderForm(request.POST or None, initial=initial)
+
+    def save(d: dict[str, Any]) -> None:
+        version = d.pop("version")
+        s.do_update_case(
+            case=case, version=version, agency=case.lead_agency, acting_user=request.user, changes=d
+        )
+
+    return _edit_page(request, case, form, "Change the case details", save, "Case details saved.")
+
+
+def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    form = forms.StatusForm(request.POST or None, initial={"version": case.version, "status": case.status})
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_change_case_status(
+            case=case,
+            to=d["status"],
+            version=d["version"],
+            agency=case.lead_agency,
+            acting_user=request.user,
+            closure_reason=d["closure_reason"],
+            closure_note=d["closure_note"],
+        )
+
+    return _edit_page(request, case, form, "Change the case status", save, "Status changed.")
+
+
+def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, access = policy.access_case(request.user, pk)
+    if not policy.can_add_note(request.user, case):
+        raise PermissionDenied
+    form = forms.NoteForm(request.POST or None)
+    agency = policy.primary_membership(request.user, access.agency_id)
+    assert agency is not None
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_add_note(case=case, agency=agency.agency, acting_user=request.user, **d)
+
+    return _edit_page(request, case, form, f"Add a note in the name of {agency.agency}", save, "Note added.")
+
+
+def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    form = forms.VictimForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_add_victim(case=case, agency=case.lead_agency, acting_user=request.user, **d)
+
+    return _edit_page(request, case, form, "Add a victim", save, "Victim added.")
+
+
+def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    victim = Victim.objects.filter(pk=victim_id, case=case).first()
+    if victim is None:
+        from django.http import Http404
+
+        raise Http404
+    initial = {name: getattr(victim, name) for name in forms.VictimForm.base_fields}
+    form = forms.VictimForm(request.POST or None, initial=initial)
+    form.fields["version"] = forms.forms.IntegerField(widget=forms.forms.HiddenInput, initial=victim.version)
+
+    def save(d: dict[str, Any]) -> None:
+        version = d.pop("version")
+        s.do_update_victim(
+            victim=victim, version=version, agency=case.lead_agency, acting_user=request.user, changes=d
+        )
+
+    return _edit_page(request, case, form, "Change the victim's details", save, "Victim details saved.")
+
+
+def screening(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    referral = case.referral
+    form = forms.ScreeningForm(
+        request.POST or None,
+        initial={
+            "version": referral.version,
+            "outcome": referral.outcome,
+            "advice_given": referral.advice_given,
+        },
+    )
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_record_screening(referral=referral, agency=case.lead_agency, acting_user=request.user, **d)
+
+    return _edit_page(request, case, form, "Record the screening decision", save, "Screening recorded.")
+
+
+def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    current = s.current_plan(case)
+    initial: dict[str, Any] = {"base_number": current.number if current else 0}
+    if current is not None:
+        for pillar in c.Pillar.values:
+            initial[pillar] = "\n".join(item["text"] for item in (current.items or {}).get(pillar, []))
+        initial["contingency"] = current.contingency
+    form = forms.PlanForm(request.POST or None, initial=initial)
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_save_plan(
+            case=case,
+            base_number=d["base_number"],
+            agency=case.lead_agency,
+            acting_user=request.user,
+            items=form.items(),
+            contingency=d["contingency"],
+            change_summary=d["change_summary"],
+        )
+
+    return _edit_page(request, case, form, "Change the risk management plan", save, "New plan version saved.")
+
+
+def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    form = forms.AssessmentForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        tool = d["tool"]
+        answers: dict[str, Any] = {}
+        if tool == c.Tool.SDASH:
+            answers = {key: bool(d[f"sdash_{key}"]) for key, _ in c.SDASH_QUESTIONS}
+        domains = {dm: d[f"srp_{dm}"] for dm in c.SRP_DOMAINS} if tool == c.Tool.SRP else None
+        s.do_record_assessment(
+            case=case,
+            agency=case.lead_agency,
+            acting_user=request.user,
+            data=s.AssessmentInput(
+                tool=tool,
+                level=d["level"],
+                answers=answers,
+                srp_type=d["srp_type"],
+                srp_domains=domains,
+                formulation=d["formulation"],
+                assessed_on=d["assessed_on"],
+                basis=d["basis"],
+            ),
+        )
+
+    return _edit_page(request, case, form, "Record a risk assessment", save, "Assessment recorded.")
+
+
+def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    agencies = {case.lead_agency_id} | set(
+        case.shares.values_list("agency_id", flat=True) if hasattr(case, "shares") else []
+    )
+    owners = User.objects.filter(
+        memberships__in=Membership.objects.active().filter(
+            agency_id__in=agencies, role__in=policy.CONTENT_ROLES
+        )
+    ).distinct()
+    form = forms.ActionForm(request.POST or None, owners=owners)
+
+    def save(d: dict[str, Any]) -> None:
+        membership = (
+            Membership.objects.active()
+            .filter(user=d["owner"], agency_id__in=agencies)
+            .select_related("agency")
+            .first()
+        )
+        if membership is None:
+            raise DomainError("Choose someone in an agency working on this case.", field="owner")
+        s.do_add_action(
+            case=case,
+            agency=case.lead_agency,
+            acting_user=request.user,
+            pillar=d["pillar"],
+            text=d["text"],
+            owner=d["owner"],
+            action_agency=membership.agency,
+            due_on=d["due_on"],
+        )
+
+    return _edit_page(request, case, form, "Add an action", save, "Action added.")
+
+
+def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    action = Action.objects.filter(pk=action_id, case=case).first()
+    if action is None:
+        from django.http import Http404
+
+        raise Http404
+    form = forms.ActionStatusForm(
+        request.POST or None, initial={"version": action.version, "status": action.status}
+    )
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_update_action(
+            action=action,
+            version=d["version"],
+            agency=case.lead_agency,
+            acting_user=request.user,
+            status=d["status"],
+        )
+
+    return _edit_page(request, case, form, "Change the action's status", save, "Action updated.")
