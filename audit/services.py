@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Model
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
 from config.keyfiles import read_or_create
 from core import context
 
-from .chain import GENESIS, CheckpointError, canonical, chain_hash, parse_checkpoint, sign_checkpoint
-from .models import AuditCheckpoint, AuditEvent, AuditPending, AuditSeal, AuditVerification
+from .chain import (
+    CANONICAL_TEMPLATE,
+    GENESIS,
+    CheckpointError,
+    JsonCanon,
+    _s,
+    canonical,
+    chain_hash,
+    encode_row,
+    json_string,
+    key_id_for,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from .models import AuditCheckpoint, AuditEvent, AuditPending, AuditSeal, AuditVerification, Op
 
 if TYPE_CHECKING:
     from agencies.models import Agency
@@ -103,6 +117,48 @@ def record_event(
     return event
 
 
+def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
+    """Record PERMISSION_DENIED when ``user`` was refused an EXISTING case (call where access_case 404s).
+
+    ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
+    Missing cases and malformed ids record nothing (they are not attempts on a case). The event
+    notes whether the user's agency once held a share of the case that has since been revoked, so the
+    auditor's "attempts after a share was revoked" flag needs no further lookup. Never raises for a
+    malformed id; stores only ids.
+    """
+    import uuid
+
+    from cases.models import Case
+    from sharing import policy
+    from sharing.models import CaseShare
+
+    try:
+        case_uuid = uuid.UUID(str(case_id))
+    except ValueError:
+        return None
+    if not Case.objects.filter(pk=case_uuid).exists():
+        return None
+    membership = policy.primary_membership(user)
+    agency_ids = policy.agency_ids(user)
+    revoked = list(
+        CaseShare.objects.filter(case_id=case_uuid, agency_id__in=agency_ids, revoked_at__isnull=False)
+        .order_by("-revoked_at")
+        .values_list("pk", flat=True)[:1]
+    )
+    return record_event(
+        Op.PERMISSION_DENIED,
+        actor=user,
+        agency=membership.agency if membership else None,
+        role=membership.role if membership else "",
+        object_type="cases.Case",
+        object_id=str(case_uuid),
+        case_id=case_uuid,
+        share_id=revoked[0] if revoked else None,
+        outcome="denied",
+        detail={"surface": surface[:100], "after_revocation": bool(revoked)},
+    )
+
+
 # --- signing key ----------------------------------------------------------------------------
 def signing_key() -> Ed25519PrivateKey:
     spec = settings.CONVENE_AUDIT_SIGNING_KEY
@@ -145,12 +201,15 @@ def seal_pending(batch_size: int = 5000) -> int:
     sealed in one transaction, so it is either wholly chained or not at all.
     """
     sealed = 0
+    after = 0  # keyset within one run: the queue's consumed head is dead tuples until vacuumed
     while True:
         with transaction.atomic():
             if not _take_seal_lock():
                 return sealed
             ids = list(
-                AuditPending.objects.order_by("event_id").values_list("event_id", flat=True)[:batch_size]
+                AuditPending.objects.filter(event_id__gt=after)
+                .order_by("event_id")
+                .values_list("event_id", flat=True)[:batch_size]
             )
             if not ids:
                 return sealed
@@ -166,10 +225,16 @@ def seal_pending(batch_size: int = 5000) -> int:
                 )
                 prev = digest
             AuditSeal.objects.bulk_create(seals, batch_size=2000)
-            AuditPending.objects.filter(event_id__in=ids).delete()
+            _consume_pending(ids)
             sealed += len(seals)
+            after = ids[-1]
         if len(ids) < batch_size:
             return sealed
+
+
+def _consume_pending(ids: list[int]) -> None:
+    """Remove sealed events from the queue (same transaction as their seals)."""
+    AuditPending.objects.filter(event_id__in=ids).delete()
 
 
 def make_checkpoint() -> AuditCheckpoint | None:
@@ -184,8 +249,6 @@ def make_checkpoint() -> AuditCheckpoint | None:
     now = timezone.now()
     key = signing_key()
     note = sign_checkpoint(key, tree_size, head, now)
-    from .chain import key_id_for
-
     checkpoint = AuditCheckpoint.objects.create(
         tree_size=tree_size, head_hash=head, note=note, key_id=key_id_for(key.public_key()), created_at=now
     )
@@ -206,8 +269,84 @@ class VerifyResult:
     unsealed: int = 0
 
 
-def iter_sealed(chunk: int = 20000) -> Iterator[tuple[int, str, str, dict[str, Any] | None]]:
-    """(seq, prev_hash, hash, event or None) in chain order, in keyset chunks: flat memory."""
+Row = tuple[int, str, str, bool, bytes]  # seq, prev_hash, hash, event exists, canonical bytes
+
+# PostgreSQL walk: one indexed keyset chunk per query, every column already in its canonical text
+# form (timestamps by to_char, uuids by ::text); jsonb arrives as text (Django's loader) and is
+# normalised through a memo. No model instance and no dict is built per event.
+_PG_WALK = """
+SELECT s.seq, s.prev_hash, s.hash, e.id,
+       e.actor_agency_id, e.actor_id, e.actor_role, e.actor_username, e.agreement_id::text,
+       e.case_id::text, e.categories, e.client_ip, e.detail, e.justification, e.object_id,
+       e.object_type, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       e.op, e.outcome, e.recipients, e.request_id, e.share_id::text
+FROM audit_auditseal s LEFT JOIN audit_auditevent e ON e.id = s.event_id
+WHERE s.seq > %s ORDER BY s.seq LIMIT %s
+"""
+_TEMPLATE = CANONICAL_TEMPLATE  # keys in sorted order; see audit/chain.py
+
+
+def _encode_pg(r: tuple[Any, ...], canon: JsonCanon) -> bytes:
+    """Canonical bytes of one _PG_WALK row, inlined for speed (≈ encode_row on the same values).
+
+    Columns the schema makes NOT NULL are encoded directly; a NULL there (only possible after
+    tampering with the schema) raises TypeError and the caller falls back to encode_row.
+    """
+    s = _s
+    string = json_string
+    return (
+        _TEMPLATE
+        % (
+            s(r[4]),
+            s(r[5]),
+            string(r[6]),
+            string(r[7]),
+            s(r[8]),
+            s(r[9]),
+            canon(r[10]),
+            s(r[11]),
+            canon(r[12]),
+            int.__repr__(r[3]),
+            string(r[13]),
+            string(r[14]),
+            string(r[15]),
+            string(r[16]),
+            string(r[17]),
+            string(r[18]),
+            canon(r[19]),
+            string(r[20]),
+            int.__repr__(r[0]),
+            s(r[21]),
+        )
+    ).encode("utf-8")
+
+
+def _encode_pg_safe(r: tuple[Any, ...], canon: JsonCanon) -> bytes:
+    try:
+        return _encode_pg(r, canon)
+    except TypeError:
+        return encode_row(
+            (*r[4:10], canon(r[10]), r[11], canon(r[12]), r[3], *r[13:19], canon(r[19]), r[20], r[0], r[21])
+        )
+
+
+def _walk_postgresql(chunk: int) -> Iterator[list[Row]]:
+    canon = JsonCanon()
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_WALK, [last, chunk])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield [
+            (r[0], r[1], r[2], r[3] is not None, b"" if r[3] is None else _encode_pg_safe(r, canon))
+            for r in rows
+        ]
+        last = rows[-1][0]
+
+
+def _walk_generic(chunk: int) -> Iterator[list[Row]]:
     last = 0
     while True:
         seals = list(
@@ -217,64 +356,93 @@ def iter_sealed(chunk: int = 20000) -> Iterator[tuple[int, str, str, dict[str, A
         )
         if not seals:
             return
-        ids = [row[1] for row in seals]
-        events = {row["id"]: row for row in AuditEvent.objects.filter(id__in=ids).values(*EVENT_FIELDS)}
+        events = {
+            row["id"]: row
+            for row in AuditEvent.objects.filter(id__in=[s[1] for s in seals]).values(*EVENT_FIELDS)
+        }
+        out: list[Row] = []
         for seq, event_id, prev_hash, digest in seals:
-            yield seq, prev_hash, digest, events.get(event_id)
+            event = events.get(event_id)
+            out.append((seq, prev_hash, digest, event is not None, canonical(event, seq) if event else b""))
+        yield out
         last = seals[-1][0]
 
 
-def verify_chain(progress: Any = None) -> VerifyResult:
-    """Walk the whole chain and every checkpoint. Names the first sequence number that is wrong."""
-    public_key = verify_key()
-    checkpoints: dict[int, str] = {}
-    for checkpoint in AuditCheckpoint.objects.order_by("tree_size"):
+def walk_chain(chunk: int = 20_000) -> Iterator[list[Row]]:
+    """The sealed chain in seq order, as chunks of rows: memory stays flat however long the chain."""
+    if connection.vendor == "postgresql":
+        return _walk_postgresql(chunk)
+    return _walk_generic(min(chunk, 5_000))
+
+
+def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyResult | None]:
+    """Every checkpoint, from the database and from the off-database directory, signature-checked."""
+    heads: dict[int, str] = {}
+    notes = [(f"checkpoint {c.pk}", c.note, c.tree_size, c.head_hash) for c in AuditCheckpoint.objects.all()]
+    directory = settings.CONVENE_CHECKPOINT_DIR
+    if directory.is_dir():
+        for path in sorted(directory.glob("checkpoint-*.note")):
+            notes.append((f"file {path.name}", path.read_text(), None, None))
+    for where, note, stored_size, stored_head in notes:
         try:
-            size, head = parse_checkpoint(checkpoint.note, public_key)
+            size, head = parse_checkpoint(note, public_key)
         except CheckpointError as exc:
-            return _finish(
-                VerifyResult(False, 0, f"Checkpoint at {checkpoint.tree_size}: {exc}", checkpoint.tree_size)
-            )
-        if size != checkpoint.tree_size or head != checkpoint.head_hash:
-            return _finish(VerifyResult(False, 0, f"Checkpoint at {checkpoint.tree_size} was altered.", size))
-        checkpoints[size] = head
+            return heads, VerifyResult(False, 0, f"The {where}: {exc}", stored_size)
+        if stored_size is not None and (size != stored_size or head != stored_head):
+            return heads, VerifyResult(False, 0, f"The {where} was altered (its columns disagree).", size)
+        if heads.get(size, head) != head:
+            return heads, VerifyResult(False, 0, f"Two signed checkpoints disagree at {size}.", size)
+        heads[size] = head
+    return heads, None
+
+
+def verify_chain(progress: Callable[[int], object] | None = None, chunk: int = 20_000) -> VerifyResult:
+    """Walk the whole chain and check every checkpoint. Names the first sequence number that is wrong.
+
+    Detects an event changed (its hash no longer matches), deleted (its seal points at nothing, or a
+    seal is missing), reordered (hash mismatch: the seq and id are hashed), or inserted (an event in
+    no chain position and not waiting to be sealed). A checkpoint beyond the end of the chain means
+    the tail was cut off.
+    """
+    checkpoints, failure = _checkpoints(verify_key())
+    if failure is not None:
+        return _finish(failure)
     prev = GENESIS
-    expected_seq = 0
-    for seq, prev_hash, digest, event in iter_sealed():
-        expected_seq += 1
-        if seq != expected_seq:
-            return _finish(
-                VerifyResult(False, expected_seq - 1, f"Sequence {expected_seq} is missing.", expected_seq)
-            )
-        if event is None:
-            return _finish(VerifyResult(False, seq - 1, f"Event at sequence {seq} was deleted.", seq))
-        if prev_hash != prev or chain_hash(prev, canonical(event, seq)) != digest:
-            return _finish(
-                VerifyResult(
-                    False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq
+    expected = 0
+    for rows in walk_chain(chunk):
+        for seq, prev_hash, digest, exists, encoded in rows:
+            expected += 1
+            if seq != expected:
+                return _finish(
+                    VerifyResult(False, expected - 1, f"Sequence {expected} is missing.", expected)
                 )
-            )
-        if seq in checkpoints and checkpoints[seq] != digest:
-            return _finish(
-                VerifyResult(
-                    False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq
+            if not exists:
+                return _finish(VerifyResult(False, seq - 1, f"Event at sequence {seq} was deleted.", seq))
+            if prev_hash != prev or sha256(bytes.fromhex(prev) + encoded).hexdigest() != digest:
+                return _finish(
+                    VerifyResult(
+                        False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq
+                    )
                 )
-            )
-        prev = digest
+            if seq in checkpoints and checkpoints[seq] != digest:
+                return _finish(
+                    VerifyResult(
+                        False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq
+                    )
+                )
+            prev = digest
         if progress is not None:
-            progress(1)
-    max_checkpoint = max(checkpoints, default=0)
-    if max_checkpoint > expected_seq:
+            progress(len(rows))
+    beyond = max(checkpoints, default=0)
+    if beyond > expected:
         return _finish(
-            VerifyResult(
-                False, expected_seq, f"Events after sequence {expected_seq} were deleted.", expected_seq + 1
-            )
+            VerifyResult(False, expected, f"Events after sequence {expected} were deleted.", expected + 1)
         )
-    pending = set(AuditPending.objects.values_list("event_id", flat=True))
-    sealed_max_event = AuditSeal.objects.aggregate(m=Max("event_id"))["m"] or 0
     stray = (
-        AuditEvent.objects.exclude(id__in=AuditSeal.objects.values("event_id"))
-        .exclude(id__in=pending)
+        AuditEvent.objects.filter(
+            ~Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))),
+            ~Exists(AuditPending.objects.filter(event_id=OuterRef("id"))),
+        )
         .order_by("id")
         .values_list("id", flat=True)
         .first()
@@ -285,19 +453,23 @@ def verify_chain(progress: Any = None) -> VerifyResult:
             .order_by("-event_id")
             .values_list("seq", flat=True)
             .first()
+            or 0
         )
         return _finish(
             VerifyResult(
                 False,
-                expected_seq,
-                f"Event id {stray} is in no chain position: inserted after sequence {after or 0}.",
-                (after or 0) + 1,
+                expected,
+                f"Event id {stray} is in no chain position: inserted after sequence {after}.",
+                after + 1,
             )
         )
-    del sealed_max_event
     return _finish(
-        VerifyResult(True, expected_seq, "The audit chain is intact.", None, len(checkpoints), len(pending))
+        VerifyResult(True, expected, "The audit chain is intact.", None, len(checkpoints), pending_count())
     )
+
+
+def pending_count() -> int:
+    return AuditPending.objects.count()
 
 
 def _finish(result: VerifyResult) -> VerifyResult:
@@ -309,6 +481,10 @@ def _finish(result: VerifyResult) -> VerifyResult:
 
 def last_verification() -> AuditVerification | None:
     return AuditVerification.objects.order_by("-ran_at").first()
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-tree_size").first()
 
 
 def latest_checkpoint_time() -> datetime | None:
