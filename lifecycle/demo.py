@@ -100,6 +100,8 @@ def _closed_case(ctx: Any, given: str, family: str, born: date, years_ago: int) 
         area="Northtown",
     )
     case.refresh_from_db()
+    _share_with_partners(ctx, case)
+    case.refresh_from_db()
     do_change_case_status(
         case=case,
         to=c.CaseStatus.CLOSED,
@@ -114,3 +116,21 @@ def _closed_case(ctx: Any, given: str, family: str, born: date, years_ago: int) 
     do_recompute_retention(case)
     case.refresh_from_db()
     return case
+
+
+def _share_with_partners(ctx: Any, case: Any) -> None:
+    """Shared with the four partners under the demo agreement, as the other demo cases are."""
+    from core.categories import DEFAULT_MATRIX
+    from sharing.services import do_share_case
+
+    for key in ("probation", "health", "cps", "isac"):
+        agency = ctx.agencies[key]
+        do_share_case(
+            case=case,
+            agency=agency,
+            agreement=ctx.agreement,
+            categories=sorted(k for k, v in DEFAULT_MATRIX[agency.agency_type].items() if v > 0),
+            purpose="Joint risk management of a stalking perpetrator under the Northshire agreement",
+            acting_user=ctx.users["police.practitioner"],
+            acting_agency=ctx.agencies["police"],
+        )

@@ -209,7 +209,7 @@ def review_queue(agency: Agency, today: date | None = None) -> list[QueueItem]:
     )
     months = Rules([agency]).months(agency.pk, RecordType.CASE)
     items = [
-        QueueItem(RecordType.CASE, pk, pk, reference, review_on, months, pk in held, bool(closed_at))
+        QueueItem(RecordType.CASE, pk, pk, reference, review_on, months, pk in held, bool(closed_at))  # type: ignore[arg-type]
         for pk, reference, review_on, closed_at in cases
     ]
     contributions: list[QueueItem] = []

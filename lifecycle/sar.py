@@ -347,7 +347,7 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
     events = [
         {
             "audit_event": e.pk,
-            "case_reference": refs.get(e.case_id),
+            "case_reference": refs.get(e.case_id) if e.case_id else None,
             "operation": e.get_op_display(),
             "when": _jsonable(e.occurred_at),
             "recipients": e.recipients,
@@ -408,7 +408,7 @@ def do_export_sar(*, sar: SubjectAccessRequest, acting_user: Any) -> Export:
     """Produce the export and audit it (one EXPORT event per case it draws on)."""
     export = build_export(sar)
     justification = f"subject access request {sar.reference}"
-    case_ids = sorted(export.case_categories, key=str) or [None]
+    case_ids: list[uuid.UUID | None] = [*sorted(export.case_categories, key=str)] or [None]
     for case_id in case_ids:
         record_event(
             Op.EXPORT,
