@@ -1,0 +1,187 @@
+"""The policy's three forms agree, and every surface serves the same categories to the same persona.
+
+- per persona: cases_visible_to(u) == {c for c in all cases if can_view_case(u, c)}
+- per case: user_ids_who_can_view(case) == {u for u in all users if can_view_case(u, case)}
+- API detail, the case page (when served) and the export form (cases.reading.read_case) expose the
+  same categories
+- revoking a share, ending a membership, suspending or expiring an agreement removes access on the
+  very next request
+- the case list is a constant number of queries whatever the page size, and its permission filter
+  is one SQL query
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from agencies.models import User
+from agencies.services import do_end_membership
+from cases.models import Case
+from core.categories import ALL_CATEGORIES
+from sharing import policy
+from sharing.models import CaseShare, SharingAgreement
+from sharing.services import do_change_agreement_status, do_revoke_share
+from sharing.tests.personas import NOTE_BODY, PERSONAS, add_category_notes, build_persona
+from tests.world import make_case
+
+
+def all_users():
+    users = list(User.objects.all())
+    for user in users:
+        policy.forget(user)
+    return users
+
+
+def served_bodies(text: str) -> set[str]:
+    return {c for c in ALL_CATEGORIES if NOTE_BODY.format(c) in text}
+
+
+@pytest.fixture
+def parity_world(world):
+    # a second case shared only with health, one shared with nobody, and an erased one
+    world.extra["health_only"] = make_case(world, share_with=("health",), family="Health")
+    world.extra["unshared"] = make_case(world, family="Alone")
+    erased = make_case(world, share_with=("isac",), family="Erased")
+    Case.objects.filter(pk=erased.pk).update(erased_at=timezone.now())
+    world.extra["note_ids"] = add_category_notes(world)
+    return world
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_queryset_and_per_object_forms_agree(parity_world, name):
+    world = parity_world
+    persona = build_persona(world, name)
+    cases = list(Case.objects.all())
+    users = all_users()
+    user = next(u for u in users if u.pk == persona.user.pk)
+    # then the queryset equals the per-object rule over every case
+    assert set(policy.cases_visible_to(user)) == {c for c in cases if policy.can_view_case(user, c)}
+    # and every case's audience equals the per-object rule over every user
+    for case in cases:
+        assert policy.user_ids_who_can_view(case) == {u.pk for u in users if policy.can_view_case(u, case)}, (
+            case
+        )
+
+
+def case_page_url(case) -> str | None:
+    try:
+        return reverse("cases:detail", args=[case.pk])
+    except NoReverseMatch:
+        return None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [p for p in PERSONAS if p.endswith(("_practitioner", "_chair")) and not p.startswith("outsider")]
+    + ["break_glass_live"],
+)
+def test_api_page_and_export_expose_the_same_categories(parity_world, api, signed_in, name):
+    from cases import reading
+
+    world = parity_world
+    persona = build_persona(world, name)
+    user = persona.user
+    # the export form: the shared reading function
+    policy.forget(user)
+    access = policy.case_access(user, world.case)
+    exported = reading.read_case(user, access, world.case, audit=False)
+    export_text = json.dumps(exported, default=str)
+    # the API
+    api_data = api(user).get(f"/api/v1/cases/{world.case.pk}/").json()
+    api_text = json.dumps(api_data)
+    # then both serve the same categories and the same withheld list
+    assert served_bodies(api_text) == served_bodies(export_text)
+    assert [w["category"] for w in api_data["withheld"]] == [w["category"] for w in exported["withheld"]]
+    # and the page, when the cases app serves it, shows the same
+    url = case_page_url(world.case)
+    if url is not None:
+        html = signed_in(user).get(url).content.decode()
+        assert served_bodies(html) == served_bodies(api_text)
+
+
+# --- access ends on the very next request -------------------------------------------------------
+def test_revoking_a_share_removes_access_on_the_next_request(world, api):
+    client = api(world.cps_practitioner)
+    url = f"/api/v1/cases/{world.case.pk}/"
+    assert client.get(url).status_code == 200
+    share = CaseShare.objects.get(case=world.case, agency=world.agencies["cps"])
+    do_revoke_share(share=share, reason="No longer needed", acting_user=world.police_practitioner)
+    assert client.get(url).status_code == 404
+    assert client.get(f"/api/v1/cases/{world.case.pk}/shares/").status_code == 404
+
+
+def test_ending_a_membership_removes_access_on_the_next_request(world, api):
+    client = api(world.health_practitioner)
+    url = f"/api/v1/cases/{world.case.pk}/"
+    assert client.get(url).status_code == 200
+    do_end_membership(membership=world.memberships["health_practitioner"], acting_user=world.health_admin)
+    # no other membership: refused outright (403); never the case
+    assert client.get(url).status_code in (403, 404)
+    assert world.health_practitioner.pk not in policy.user_ids_who_can_view(world.case)
+
+
+@pytest.mark.parametrize("status", ["suspended", "terminated"])
+def test_suspending_or_terminating_the_agreement_removes_access_on_the_next_request(world, api, status):
+    client = api(world.isac_practitioner)
+    url = f"/api/v1/cases/{world.case.pk}/"
+    assert client.get(url).status_code == 200
+    do_change_agreement_status(
+        agreement=world.agreement, status=status, acting_user=world.police_admin, reason="x"
+    )
+    assert client.get(url).status_code == 404
+    # the lead agency keeps its own case
+    assert api(world.police_practitioner).get(url).status_code == 200
+
+
+def test_expiring_the_agreement_removes_access_on_the_next_request(world, api):
+    client = api(world.probation_practitioner)
+    url = f"/api/v1/cases/{world.case.pk}/"
+    assert client.get(url).status_code == 200
+    # given the end date passed yesterday: access stops even before the daily job runs
+    SharingAgreement.objects.filter(pk=world.agreement.pk).update(
+        ends_on=timezone.localdate() - timedelta(days=1)
+    )
+    assert client.get(url).status_code == 404
+    call_command("expire_agreements")
+    assert SharingAgreement.objects.get(pk=world.agreement.pk).status == "expired"
+    assert client.get(url).status_code == 404
+
+
+# --- query counts ---------------------------------------------------------------------------------
+def test_permission_filter_is_a_single_query(world):
+    user = world.isac_practitioner
+    make_case(world, share_with=("isac",), family="Second")
+    policy.forget(user)
+    policy.memberships(user)  # cached for the request, as in a view
+    with CaptureQueriesContext(connection) as ctx:
+        cases = list(policy.cases_visible_to(user)[:50])
+    assert len(ctx.captured_queries) == 1
+    assert len(cases) == 2
+
+
+def _list_queries(client, size: int) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/api/v1/cases/?page_size={size}")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == size
+    return len(ctx.captured_queries)
+
+
+def test_case_list_is_constant_queries_whatever_the_page_size(world, api):
+    for i in range(7):
+        make_case(world, share_with=("probation",), family=f"List{i}")
+    client = api(world.probation_practitioner)
+    client.get("/api/v1/cases/?page_size=1")  # warm caches (permission ids, keys)
+    # when the list is read with 2 and with 8 rows
+    small = _list_queries(client, 2)
+    large = _list_queries(client, 8)
+    # then the number of queries is the same
+    assert small == large
