@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -165,13 +165,16 @@ def view_permission_id() -> int:
 
 
 def _view_permission_q(prefix: str = "") -> Q:
-    """The cases.view_case permission, as a join (no separate query for its id)."""
-    return Q(
-        **{
-            f"{prefix}permission__codename": VIEW_CASE_CODENAME,
-            f"{prefix}permission__content_type__app_label": "cases",
-        }
-    )
+    """The cases.view_case permission, as a scalar subquery (no separate query for its id).
+
+    Not a join through auth_permission and django_content_type: PostgreSQL then misestimates the
+    guardian rows and hashes the whole permission table for every case list (docs/benchmarks.md);
+    an uncorrelated subquery runs once as an InitPlan and keeps the (group, case) index in use.
+    """
+    permission = Permission.objects.filter(
+        codename=VIEW_CASE_CODENAME, content_type__app_label="cases"
+    ).values("pk")[:1]
+    return Q(**{f"{prefix}permission_id": Subquery(permission)})
 
 
 def _in_force_q(at: datetime, prefix: str = "agreement__") -> Q:
