@@ -394,6 +394,9 @@ def seed(size: Size, progress: bool = True, rng_seed: int = 2026) -> SeedResult:
     builder.users_and_memberships()
     builder.cases()
     builder.consultations()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # planner statistics for the bulk-loaded tables
+            cursor.execute("ANALYZE")
     return SeedResult(
         size=size.name,
         agencies=len(builder.agencies),
