@@ -51,7 +51,7 @@ async def open_socket(
     return comm, connected, code
 
 
-async def drain(comm: WebsocketCommunicator, wait: float = 0.3) -> list[dict[str, Any]]:
+async def drain(comm: WebsocketCommunicator, wait: float = 1.5) -> list[dict[str, Any]]:
     received = []
     while not await comm.receive_nothing(timeout=wait):
         output = await comm.receive_output()
@@ -231,7 +231,7 @@ async def test_revoked_share_unsubscribes_the_live_feed(world, signed_in):
         category="C2",
     )
     # then health is unsubscribed and receives nothing about the later change
-    messages = await drain(feed, wait=0.5)
+    messages = await drain(feed)
     assert {"type": "unsubscribed", "case_id": str(world.case.pk)} in messages
     unsubscribed_at = messages.index({"type": "unsubscribed", "case_id": str(world.case.pk)})
     assert not [m for m in messages[unsubscribed_at:] if m.get("type") == "case.changed"]
@@ -252,7 +252,7 @@ async def test_exclusion_from_the_current_item_narrows_the_room(world, signed_in
         item=item, body=MINUTES_BODY, version=0, acting_user=world.police_chair
     )
     # then probation is told to re-fetch, gets no event about the item's content, and sees "excluded"
-    messages = await drain(comm, wait=0.5)
+    messages = await drain(comm)
     assert {"type": "authz.changed", "meeting_id": str(meeting.pk)} in messages
     assert not [m for m in messages if m.get("kind") == "minutes"]
     body = (
