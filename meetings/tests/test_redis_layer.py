@@ -63,7 +63,12 @@ async def test_event_sent_by_another_process_reaches_this_process_socket(world, 
     meeting = await sync_to_async(lambda: start(schedule(world)))()
     comm, ok, _ = await open_socket(signed_in, world.probation_practitioner, f"/ws/meetings/{meeting.pk}/")
     assert ok
-    payload = {"type": "meeting.changed", "meeting_id": str(meeting.pk), "version": 99, "kind": "current_item"}
+    payload = {
+        "type": "meeting.changed",
+        "meeting_id": str(meeting.pk),
+        "version": 99,
+        "kind": "current_item",
+    }
     # when a separate Python process group_sends to the meeting's group
     result = await sync_to_async(subprocess.run)(
         [sys.executable, "-c", SEND, f"meeting.{meeting.pk}", json.dumps(payload)],
