@@ -294,3 +294,18 @@ def test_erasing_one_contribution_deletes_it_and_issues_a_certificate(world: Any
     assert certificate.erased == {"cases.Note": 1}
     seal = AuditSeal.objects.get(seq=certificate.audit_seq)
     assert AuditEvent.objects.get(pk=seal.event_id).object_id == str(note.pk)
+
+
+def test_no_audit_event_or_certificate_holds_a_sensitive_value(world: Any) -> None:
+    # given a filled case, erased
+    case = world.case
+    fill_case(world, case)
+    certificate = erase(world, case)
+
+    # then neither the audit log nor the certificate names the person, the victim or their places
+    import json
+
+    stored = json.dumps(list(AuditEvent.objects.values()), default=str)
+    stored += json.dumps(signed_document(certificate))
+    for value in ("Daniel", "Marsh", "Priya", "Shah", "Quarry Lane", "Willow Court", "Northtown library"):
+        assert value not in stored

@@ -217,3 +217,24 @@ def test_rules_page_and_api(world: Any, signed_in: Any, api: Any) -> None:
     page = signed_in(world.probation_admin).get("/lifecycle/rules/")
     assert page.status_code == 200 and "48 months" in page.content.decode()
     assert not LegalHold.objects.exists()
+
+
+def test_queue_api_queries_do_not_grow_with_the_queue(
+    world: Any, api: Any, django_assert_max_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.world import make_case
+
+    due_case(world)
+    client = api(world.police_dpo)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/api/v1/lifecycle/queue/").json()["results"]) == 1
+    for index in range(3):
+        extra = make_case(world, family=f"Due{index}")
+        then = timezone.now() - timedelta(days=365 * 11)
+        Case.objects.filter(pk=extra.pk).update(created_at=then, closed_at=then, status="closed")
+        do_recompute_retention(extra)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(client.get("/api/v1/lifecycle/queue/").json()["results"]) == 4
