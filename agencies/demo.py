@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -118,7 +119,7 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "outsider.admin": ("Imogen", "Shaw"),
     "outsider.dpo": ("Ian", "Fletcher"),
 }
-GATEWAYS = {
+GATEWAYS: dict[str, str] = {
     AgencyType.POLICE: "CJA 2003 s325; DPA 2018 Part 3, Schedule 8 para 1 (statutory purposes)",
     AgencyType.PROBATION: "CJA 2003 s325; DPA 2018 Part 3, Schedule 8 para 1",
     AgencyType.HEALTH: "UK GDPR Art 6(1)(e), Art 9(2)(g); DPA 2018 Sch 1 para 18; common-law public interest",
@@ -417,7 +418,7 @@ def _share_with_partners(ctx: DemoContext, case: Any, spec: DemoCase) -> None:
 
 def seed_cases(ctx: DemoContext) -> None:
     for spec in CASES:
-        case = ctx.once(f"case:{spec.key}", lambda spec=spec: _make_case(ctx, spec))
+        case = ctx.once(f"case:{spec.key}", partial(_make_case, ctx, spec))
         _share_with_partners(ctx, case, spec)
         ctx.cases[spec.key] = case
 
