@@ -363,6 +363,23 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
     return {"shares": shares, "disclosures": disclosures, "audit_events": events}
 
 
+def holds_anything(agency: Agency, kind: str, ids: list[uuid.UUID]) -> bool:
+    """Whether the agency controls any record about the subject (counts rows; decrypts nothing)."""
+    if kind == SubjectKind.PERPETRATOR:
+        if Nominal.objects.filter(id__in=ids, owner_agency=agency).exists():
+            return True
+        cases = Case.objects.filter(nominal_id__in=ids, erased_at__isnull=True)
+    else:
+        cases = Case.objects.filter(victims__id__in=ids, erased_at__isnull=True)
+    if cases.filter(owner_agency=agency).exists():
+        return True
+    case_ids = list(cases.values_list("id", flat=True))
+    for model, path in _record_models():
+        if model.objects.filter(**{f"{path}__in": case_ids}, owner_agency=agency).exists():  # type: ignore[attr-defined]
+            return True
+    return False
+
+
 # --- services -------------------------------------------------------------------------------
 @transaction.atomic
 def do_open_sar(
@@ -384,7 +401,7 @@ def do_open_sar(
         handled_by=handled_by,
         requested_at=timezone.now(),
     )
-    if not ids or not build_export(sar).holds_anything:
+    if not ids or not holds_anything(agency, query.kind, ids):
         raise DomainError(
             f"{agency} holds nothing in Convene about this person. Check the spelling, date of birth and "
             "identifiers; if they are right, answer the request that no data is held here.",
@@ -393,7 +410,7 @@ def do_open_sar(
         )
     sar.save()
     record_event(
-        Op.AUDIT,
+        Op.CONSULT,
         actor=handled_by,
         agency=agency,
         obj=sar,
