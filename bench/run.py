@@ -870,8 +870,13 @@ def vm_hwm_mib(pid: int) -> float:
     return 0.0
 
 
-def run_wrk(url: str, headers: list[str], seconds: int, lua: Path, connections: int = 16) -> dict[str, Any]:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(lua)]
+WRK_CONNECTIONS = 8
+
+
+def run_wrk(
+    url: str, headers: list[str], seconds: int, lua: Path, connections: int = WRK_CONNECTIONS
+) -> dict[str, Any]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(lua)]
     for header in headers:
         args += ["-H", header]
     out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60).stdout
@@ -886,6 +891,8 @@ def run_wrk(url: str, headers: list[str], seconds: int, lua: Path, connections: 
             result["p95_ms"] = int(parts["p95_us"]) / 1000
         elif line.startswith("Non-2xx or 3xx responses:"):
             result["non2xx"] = int(line.split(":")[1])
+        elif line.startswith("Socket errors:"):
+            result["socket_errors"] = line.split(":", 1)[1].strip()
     return result
 
 
@@ -984,8 +991,11 @@ def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> lis
                 "case list / healthz throughput",
                 "≥ 0.3×",
                 l_rps / h_rps >= 0.3 and non2xx == 0,
-                f"p95 {l_p95:.0f} ms vs {h_p95:.0f} ms; 16 connections, {seconds} s × {repeat}"
-                + (f"; {non2xx} NON-2xx responses" if non2xx else ""),
+                f"p95 {l_p95:.0f} ms vs {h_p95:.0f} ms; {WRK_CONNECTIONS} connections, {seconds} s × {repeat}"
+                + (f"; {non2xx} NON-2xx responses" if non2xx else "")
+                + "".join(
+                    f"; socket errors: {r['socket_errors']}" for r in list_runs[:1] if r.get("socket_errors")
+                ),
                 extra={"p95_ms": l_p95, "healthz_p95_ms": h_p95},
             )
         )
@@ -1083,6 +1093,29 @@ def markdown(meta: dict[str, Any], figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n\nNotes from this run:\n\n" + "\n".join(notes) + "\n"
 
 
+def merge_previous(meta: dict[str, Any], figures: list[Figure]) -> list[Figure]:
+    """With --only, keep the other sections' figures from the previous run of the same size."""
+    if not meta["skipped_sections"] or not RESULTS.exists():
+        return figures
+    previous = json.loads(RESULTS.read_text())
+    if previous.get("meta", {}).get("size") != meta["size"]:
+        return figures
+    fresh = {f.key for f in figures}
+    kept = []
+    for item in previous.get("figures", []):
+        if item["key"] in fresh:
+            continue
+        for name in ("spread", "baseline_spread"):
+            if item.get(name) is not None:
+                item[name] = tuple(item[name])
+        kept.append(Figure(**item))
+    order = [item["key"] for item in previous.get("figures", [])]
+    merged = kept + figures
+    merged.sort(key=lambda f: order.index(f.key) if f.key in order else len(order))
+    meta["merged_from_previous_run"] = sorted({f.key for f in kept})
+    return merged
+
+
 def write_outputs(meta: dict[str, Any], figures: list[Figure]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -1098,6 +1131,13 @@ def write_outputs(meta: dict[str, Any], figures: list[Figure]) -> None:
         f"load average at start {', '.join(f'{x:.1f}' for x in m.get('load_average_at_start', ()))} · "
         f"PostgreSQL {meta['versions'].get('postgresql')} · Redis {meta['versions'].get('redis')} · "
         f"Python {m.get('python')} · run took {meta['seconds']:.0f} s\n\n"
+        + (
+            "Figures of sections not re-run this time come from the previous run of this size: "
+            + ", ".join(meta["merged_from_previous_run"])
+            + ".\n\n"
+            if meta.get("merged_from_previous_run")
+            else ""
+        )
         + markdown(meta, figures)
         + f"{end}"
     )
@@ -1247,7 +1287,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         print("--no-write: results not written.")
     else:
-        write_outputs(meta, figures)
+        write_outputs(meta, merge_previous(meta, figures))
         print(f"Wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}.")
     print(f"Took {meta['seconds']:.0f} s.")
     return 0
