@@ -597,6 +597,22 @@ def audit_scope_agency_ids(user: Any) -> frozenset[int] | None:
     return agency_ids(user, [Role.AUDITOR])
 
 
+def audit_events_visible_to(user: Any) -> QuerySet[Any]:
+    """Audit events an auditor may read: by their agencies' people, or about their agencies' cases."""
+    from audit.models import AuditEvent
+
+    if not can_view_audit(user) and not getattr(user, "is_superuser", False):
+        return AuditEvent.objects.none()
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return AuditEvent.objects.all()
+    people = Membership.objects.filter(agency_id__in=scope).values("user_id")
+    cases = Case.objects.filter(lead_agency_id__in=scope).values("pk")
+    return AuditEvent.objects.filter(
+        Q(actor_agency_id__in=scope) | Q(actor_id__in=people) | Q(case_id__in=cases)
+    )
+
+
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
     return has_role(user, Role.AGENCY_ADMIN, agency)
 

@@ -1,0 +1,149 @@
+"""Auditor pages: thin views over audit.reading. Auditors only (policy.can_view_audit); anyone else
+gets 404. No page shows case content: only references, ids, category names, ops and justifications."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from core.charts import bar_chart
+from core.errors import DomainError
+from sharing import policy
+
+from . import reading
+from .models import Op
+from .services import record_event
+
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "actor_agency_id",
+    "actor_role",
+    "op",
+    "object_type",
+    "object_id",
+    "case_id",
+    "categories",
+    "justification",
+    "share_id",
+    "agreement_id",
+    "recipients",
+    "outcome",
+    "request_id",
+)
+
+
+def _auditor(request: HttpRequest) -> None:
+    if not (policy.can_view_audit(request.user) or getattr(request.user, "is_superuser", False)):
+        raise Http404("No such page.")
+
+
+def _filtered(request: HttpRequest) -> tuple[reading.Filters, Any, DomainError | None]:
+    filters = reading.Filters.from_query(request.GET)
+    try:
+        return filters, reading.filtered_events(request.user, filters), None
+    except DomainError as exc:
+        return filters, policy.audit_events_visible_to(request.user).none(), exc
+
+
+def event_list(request: HttpRequest) -> HttpResponse:
+    """Every visible event, newest first, filtered by person, agency, case, operation, agreement, dates."""
+    _auditor(request)
+    filters, qs, error = _filtered(request)
+    events, next_before = reading.page(qs, request.GET.get("before"))
+    context = {
+        "filters": filters,
+        "query": filters.as_query(),
+        "error": error,
+        "rows": reading.annotate(events),
+        "next_before": next_before,
+        "ops": Op.choices,
+        "status": reading.chain_status(),
+    }
+    return render(request, "audit/event_list.html", context, status=400 if error else 200)
+
+
+def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Who has seen this case, when and why."""
+    _auditor(request)
+    events, next_before = reading.page(reading.case_trail(request.user, case_id), request.GET.get("before"))
+    rows = reading.annotate(events)
+    reference = next((r["case_reference"] for r in rows if r["case_reference"]), str(case_id))
+    context = {"rows": rows, "next_before": next_before, "reference": reference, "case_id": case_id}
+    return render(request, "audit/case_trail.html", context)
+
+
+def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
+    """What this person has seen."""
+    _auditor(request)
+    events, next_before = reading.page(reading.person_trail(request.user, user_id), request.GET.get("before"))
+    username = events[0].actor_username if events else str(user_id)
+    context = {"rows": reading.annotate(events), "next_before": next_before, "username": username}
+    return render(request, "audit/person_trail.html", context)
+
+
+def activity(request: HttpRequest) -> HttpResponse:
+    """Events per day over 30 days, as an accessible SVG bar chart with a data table."""
+    _auditor(request)
+    items = reading.activity(request.user)
+    chart = bar_chart(
+        title="Audited events per day, last 30 days",
+        items=[(day[5:], count) for day, count in items],
+        orientation="vertical",
+        value_label="Events",
+        category_label="Day",
+        chart_id="audit-activity",
+    )
+    return render(request, "audit/activity.html", {"chart": chart, "total": sum(c for _, c in items)})
+
+
+def flags(request: HttpRequest) -> HttpResponse:
+    """Patterns worth a look: bursts of distinct cases, unreviewed break-glass, attempts after revocation."""
+    _auditor(request)
+    denied = list(reading.denied_after_revocation(request.user)[:100])
+    context = {
+        "bursts": reading.many_cases_flags(request.user),
+        "glass": list(reading.break_glass_awaiting_review(request.user)[:100]),
+        "denied": reading.annotate(denied),
+    }
+    return render(request, "audit/flags.html", context)
+
+
+def chain_status(request: HttpRequest) -> HttpResponse:
+    _auditor(request)
+    return render(request, "audit/status.html", {"status": reading.chain_status()})
+
+
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered events as CSV; the export is itself recorded (EXPORT, with the filter names used)."""
+    _auditor(request)
+    filters, qs, error = _filtered(request)
+    if error is not None:
+        return HttpResponse(f"{error.field}: {error.message}", status=400, content_type="text/plain")
+    membership = policy.primary_membership(request.user)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    rows = 0
+    with transaction.atomic():
+        for values in qs.order_by("id").values_list(*CSV_COLUMNS).iterator(chunk_size=2000):
+            writer.writerow(["" if v is None else v for v in values])
+            rows += 1
+        record_event(
+            Op.EXPORT,
+            actor=request.user,
+            agency=membership.agency if membership else None,
+            role=membership.role if membership else "",
+            object_type="audit.AuditEvent",
+            justification="auditor CSV export",
+            detail={"what": "audit events CSV", "filters": sorted(filters.as_query()), "rows": rows},
+        )
+    return response
