@@ -183,3 +183,26 @@ def test_meeting_list_uses_a_constant_number_of_queries(world, signed_in, django
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/meetings/")
     assert response.content.decode().count("MAPPA level 2 review") == 5
+
+
+def test_chair_schedules_through_the_page_and_sees_the_controls(world, signed_in):
+    client = signed_in(world.police_chair)
+    assert client.get("/meetings/new/").status_code == 200
+    # a missing title is named
+    response = client.post(
+        "/meetings/new/", {"forum": "mappa", "title": "", "scheduled_for": "2030-01-01T10:00"}
+    )
+    assert response.status_code == 400 and 'href="#id_title"' in response.content.decode()
+    response = client.post(
+        "/meetings/new/", {"forum": "mappa", "title": "Level 2 review", "scheduled_for": "2030-01-01T10:00"}
+    )
+    assert response.status_code == 302
+    # the chair, too, acknowledges the statement before the room opens
+    statement = client.get(response["Location"], follow=True)
+    assert "Confidentiality statement" in statement.content.decode()
+    room = client.post(statement.redirect_chain[-1][0], {"confirm": "yes"}, follow=True)
+    assert room.status_code == 200
+    body = room.content.decode()
+    assert "Chair controls" in body and "Start the meeting" in body and world.case.reference in body
+    # practitioners cannot schedule
+    assert signed_in(world.police_practitioner).get("/meetings/new/").status_code == 404
