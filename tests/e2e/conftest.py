@@ -228,6 +228,11 @@ def _prepare_world(var_dir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_server() -> Iterator[Server]:
+    reuse = os.environ.get("CONVENE_E2E_REUSE")  # "<base url> <var dir>": a server you started, for debugging
+    if reuse:
+        url, directory = reuse.split()
+        yield Server(base_url=url, var_dir=Path(directory), log_path=Path(directory) / "server.log")
+        return
     var_dir = Path(tempfile.mkdtemp(prefix="convene-e2e-"))
     log_path = var_dir / "server.log"
     env = _server_env(var_dir)
