@@ -9,6 +9,7 @@ socket with 4403 or narrows its subscriptions. Group names are built here, never
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.events import ALLOWED_KEYS
 from sharing import policy
 
 FORBIDDEN = 4403
+REVALIDATE_SECONDS = 60  # time-based expiry (a share or agreement reaching its end) sends no event
 MEETING_WIDE_KINDS = frozenset({"current_item", "started", "signed_off", "attendance", "agenda", "scheduled"})
 
 
@@ -65,6 +67,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     user: Any = None
     groups_joined: set[str]
+    timer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.groups_joined = set()
@@ -77,6 +80,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in [f"user.{self.user.pk}", *(f"agency.{a}" for a in agency_ids), *self.initial_groups()]:
             await self.join(group)
         await self.accept()
+        self.timer = asyncio.ensure_future(self._revalidate_periodically())
+
+    async def _revalidate_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(REVALIDATE_SECONDS)
+            if not await self.recheck():
+                await self.forbid()
+                return
+            await self.revalidated()
+
+    async def revalidated(self) -> None:
+        """After a periodic re-check passed: narrow finer subscriptions (subclasses)."""
+
+    async def forbid(self) -> None:
+        self._stop_timer()
+        await self.close(code=FORBIDDEN)
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None and self.timer is not asyncio.current_task():
+            self.timer.cancel()
+        self.timer = None
 
     def _load_user(self) -> Any:
         session = self.scope.get("session")
@@ -101,6 +125,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined.discard(group)
 
     async def disconnect(self, code: int) -> None:
+        self._stop_timer()
         for group in list(getattr(self, "groups_joined", ())):
             await self.leave(group)
 
@@ -121,7 +146,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def authz_changed(self, event: dict[str, Any]) -> None:
         if not await self.recheck():
-            await self.close(code=FORBIDDEN)
+            await self.forbid()
             return
         await self.narrow()
 
@@ -132,7 +157,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if await self.recheck():
             await self.send_json(_clean(event))
         else:
-            await self.close(code=FORBIDDEN)
+            await self.forbid()
 
     async def meeting_invited(self, event: dict[str, Any]) -> None:
         if await self.recheck():
@@ -176,7 +201,7 @@ class MeetingConsumer(LiveConsumer):
 
     async def meeting_changed(self, event: dict[str, Any]) -> None:
         if not await self.recheck():
-            await self.close(code=FORBIDDEN)
+            await self.forbid()
             return
         if await database_sync_to_async(self._may_receive)(event):
             await self.send_json(_clean(event))
@@ -226,7 +251,7 @@ class LiveFeedConsumer(LiveConsumer):
                 await self.send_json({"type": "unsubscribed", "case_id": case_id})
                 return
             if not await self.recheck():
-                await self.close(code=FORBIDDEN)
+                await self.forbid()
                 return
             if await database_sync_to_async(self._can_view)(case_id):
                 self.cases.add(case_id)
@@ -235,6 +260,9 @@ class LiveFeedConsumer(LiveConsumer):
             else:
                 await self.send_json({"type": "subscribe.refused", "case_id": case_id})
             return
+
+    async def revalidated(self) -> None:
+        await self.narrow()
 
     async def narrow(self) -> None:
         for case_id in sorted(self.cases):
@@ -248,7 +276,7 @@ class LiveFeedConsumer(LiveConsumer):
         if case_id not in self.cases:
             return
         if not await self.recheck():
-            await self.close(code=FORBIDDEN)
+            await self.forbid()
             return
         if await database_sync_to_async(self._can_view)(case_id):
             await self.send_json(_clean(event))

@@ -303,3 +303,23 @@ async def test_non_attendee_is_refused_and_forbidden_case_subscription_refused(w
     await feed.send_json_to({"subscribe": str(world.case.pk)})
     assert await feed.receive_json_from() == {"type": "subscribe.refused", "case_id": str(world.case.pk)}
     await feed.disconnect()
+
+
+async def test_membership_reaching_its_end_date_closes_the_socket_without_any_event(
+    world, signed_in, monkeypatch
+):
+    # given a quick periodic re-check and the health practitioner's live feed
+    monkeypatch.setattr("meetings.consumers.REVALIDATE_SECONDS", 0.2)
+    feed, ok, _ = await open_socket(signed_in, world.health_practitioner, "/ws/live/")
+    assert ok
+    # when their membership's end date passes (time-based: no authz.changed is sent)
+    from django.utils import timezone
+
+    from agencies.models import Membership
+
+    await sync_to_async(
+        lambda: Membership.objects.filter(user=world.health_practitioner).update(valid_to=timezone.now())
+    )()
+    # then the periodic re-check closes the socket
+    output = await feed.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4403}
