@@ -174,3 +174,44 @@ class ActionForm(forms.Form):
 class ActionStatusForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=c.ActionStatus.choices)
+
+
+class OrderForm(forms.Form):
+    order_type = forms.ChoiceField(choices=c.OrderType.choices)
+    legal_basis = forms.CharField(max_length=200)
+    court = forms.CharField(max_length=200, required=False)
+    status = forms.ChoiceField(choices=c.OrderStatus.choices, initial=c.OrderStatus.IN_FORCE)
+    applied_on = forms.DateField(required=False, widget=DATE)
+    made_on = forms.DateField(required=False, widget=DATE)
+    served_on = forms.DateField(
+        required=False, widget=DATE, help_text="For an SPO, notification is due 3 days after service."
+    )
+    starts_on = forms.DateField(required=False, widget=DATE)
+    ends_on = forms.DateField(
+        required=False, widget=DATE, help_text="Leave empty for an order until further order."
+    )
+    until_further_order = forms.BooleanField(required=False)
+    notification_met_on = forms.DateField(required=False, widget=DATE)
+
+
+class ConditionForm(forms.Form):
+    kind = forms.ChoiceField(choices=c.ConditionKind.choices)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Condition")
+    protected_persons = forms.CharField(required=False, label="Protected people")
+    exclusion_zone = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    electronic_monitoring = forms.BooleanField(required=False)
+
+
+class BreachForm(forms.Form):
+    occurred_on = forms.DateField(widget=DATE)
+    reported_by = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    action_taken = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.CharField(max_length=200, required=False)
+
+
+class OrderEventForm(forms.Form):
+    kind = forms.ChoiceField(choices=c.OrderEventKind.choices)
+    occurred_on = forms.DateField(widget=DATE)
+    details = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    new_ends_on = forms.DateField(required=False, widget=DATE, help_text="Renewals only.")

@@ -478,3 +478,60 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
         )
 
     return _edit_page(request, case, form, "Change the action's status", save, "Action updated.")
+
+
+def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
+    case, _ = _lead(request, pk)
+    form = forms.OrderForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_add_order(case=case, agency=case.lead_agency, acting_user=request.user, values=d)
+
+    return _edit_page(request, case, form, "Record an order", save, "Order recorded.")
+
+
+def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
+    from django.http import Http404
+
+    case, _ = _lead(request, pk)
+    order = Order.objects.filter(pk=order_id, case=case).first()
+    if order is None:
+        raise Http404
+    return case, order
+
+
+def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+    case, order = _order_of(request, pk, order_id)
+    form = forms.ConditionForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        zone = d.pop("exclusion_zone")
+        s.do_add_condition(
+            order=order,
+            agency=case.lead_agency,
+            acting_user=request.user,
+            exclusion_zone={"description": zone} if zone else None,
+            **d,
+        )
+
+    return _edit_page(request, case, form, "Add a condition", save, "Condition added.")
+
+
+def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+    case, order = _order_of(request, pk, order_id)
+    form = forms.BreachForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_record_breach(order=order, agency=case.lead_agency, acting_user=request.user, **d)
+
+    return _edit_page(request, case, form, "Record a breach", save, "Breach recorded.")
+
+
+def order_event_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+    case, order = _order_of(request, pk, order_id)
+    form = forms.OrderEventForm(request.POST or None)
+
+    def save(d: dict[str, Any]) -> None:
+        s.do_add_order_event(order=order, agency=case.lead_agency, acting_user=request.user, **d)
+
+    return _edit_page(request, case, form, "Record a variation, renewal or discharge", save, "Recorded.")

@@ -92,3 +92,28 @@ def test_partner_adds_note_and_plan_conflict_on_page(world, signed_in):
     )
     stale = lead.post(url, {"base_number": 1, "supervision": "Fortnightly"})
     assert stale.status_code == 400 and "police_chair" in stale.content.decode()
+
+
+def test_order_forms_name_the_field_and_record(world, signed_in):
+    client = signed_in(world.police_practitioner)
+    today = timezone.localdate()
+    url = f"/cases/{world.case.pk}/orders/new/"
+    base = {"order_type": "spo", "legal_basis": "SPA 2019 s1", "status": "in_force", "starts_on": str(today)}
+    # an order ending before it starts is refused, naming the end date
+    bad = client.post(url, {**base, "ends_on": str(today - timedelta(days=1))})
+    assert bad.status_code == 400 and "cannot end before it starts" in bad.content.decode()
+    assert client.post(url, {**base, "until_further_order": "on", "served_on": str(today)}).status_code == 302
+    order = world.case.orders.get()
+    assert order.notification_due_on == today + timedelta(days=3)
+    r = client.post(
+        f"/cases/{world.case.pk}/orders/{order.pk}/conditions/new/",
+        {"kind": "prohibition", "text": "No contact"},
+    )
+    assert r.status_code == 302
+    r = client.post(
+        f"/cases/{world.case.pk}/orders/{order.pk}/breaches/new/",
+        {"occurred_on": str(today), "reported_by": "Victim", "description": "Texts"},
+    )
+    assert r.status_code == 302
+    html = client.get(f"/cases/{world.case.pk}/").content.decode()
+    assert "No contact" in html and "Texts" in html
