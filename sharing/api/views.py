@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -64,6 +65,7 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
             )
         return qs.prefetch_related("parties__agency")
 
+    @extend_schema(request=s.AgreementCreateSerializer, responses={201: s.AgreementSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user
         if not policy.can_draft_agreement(user):
@@ -93,11 +95,13 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 
 
 class AgreementDetail(APIView):
+    @extend_schema(responses=s.AgreementSerializer)
     def get(self, request: Request, pk: str) -> Response:
         return Response(s.AgreementSerializer(_visible_agreement(request.user, pk)).data)
 
 
 class AgreementSign(APIView):
+    @extend_schema(request=s.SignSerializer, responses=s.AgreementSerializer)
     def post(self, request: Request, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         data = s.SignSerializer(data=request.data)
@@ -122,6 +126,7 @@ class AgreementStatusChange(APIView):
     target = ""
     rule = staticmethod(policy.can_manage_agreement)
 
+    @extend_schema(request=s.StatusChangeSerializer, responses=s.AgreementSerializer)
     def post(self, request: Request, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         if not self.rule(request.user, agreement):
@@ -174,6 +179,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         )
         return context
 
+    @extend_schema(request=s.ShareCreateSerializer, responses={201: s.ShareSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case, access = policy.access_case(request.user, kwargs["case_id"])
         if not policy.can_share_case(request.user, case):
@@ -200,6 +206,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
 
 class ShareRevoke(APIView):
+    @extend_schema(request=s.ReasonSerializer, responses=s.ShareSerializer)
     def post(self, request: Request, pk: str) -> Response:
         share = get_object_or_404(CaseShare.objects.select_related("case", "agency", "agreement"), pk=pk)
         case, access = policy.access_case(request.user, share.case_id)
@@ -222,6 +229,7 @@ class ShareRevoke(APIView):
 class BreakGlassOpen(APIView):
     """Open a case not shared with you, giving a typed reason (at least 10 characters)."""
 
+    @extend_schema(request=s.BreakGlassOpenSerializer, responses={201: s.BreakGlassSerializer})
     def post(self, request: Request, case_id: str) -> Response:
         from cases.models import Case
 
@@ -267,6 +275,7 @@ class BreakGlassQueue(generics.ListAPIView[BreakGlass]):
 
 
 class BreakGlassReview(APIView):
+    @extend_schema(request=s.BreakGlassReviewSerializer, responses=s.BreakGlassSerializer)
     def post(self, request: Request, pk: str) -> Response:
         glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
         if not policy.can_view_break_glass(request.user, glass) or glass.user_id == request.user.pk:
@@ -312,6 +321,7 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
         )
         return response
 
+    @extend_schema(request=s.DisclosureCreateSerializer, responses={201: s.DisclosureSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case, access = policy.access_case(request.user, kwargs["case_id"])
         if not policy.can_view_disclosures(request.user, case):
