@@ -1,4 +1,4 @@
-"""The sharing demo seed: a draft and a suspended agreement, a pending break-glass, a disclosure. Idempotent."""
+"""The sharing demo seed: draft and suspended agreements, a pending break-glass, a disclosure; idempotent."""
 
 from __future__ import annotations
 
