@@ -24,15 +24,11 @@ from config.keyfiles import read_or_create
 from core import context
 
 from .chain import (
-    CANONICAL_TEMPLATE,
     GENESIS,
     CheckpointError,
     JsonCanon,
-    _s,
     canonical,
     chain_hash,
-    encode_row,
-    json_string,
     key_id_for,
     parse_checkpoint,
     sign_checkpoint,
@@ -271,63 +267,37 @@ class VerifyResult:
 
 Row = tuple[int, str, str, bool, bytes]  # seq, prev_hash, hash, event exists, canonical bytes
 
-# PostgreSQL walk: one indexed keyset chunk per query, every column already in its canonical text
-# form (timestamps by to_char, uuids by ::text); jsonb arrives as text (Django's loader) and is
-# normalised through a memo. No model instance and no dict is built per event.
+# PostgreSQL walk: one indexed keyset chunk per query. The database assembles the canonical text of
+# every scalar field itself (to_json escapes strings exactly as Python's json does; timestamps by
+# to_char), leaving Python only the three JSON fields, normalised through a memo: no model instance,
+# no dict and no per-field call per event. Sealing uses the ORM and Python (canonical()), so each
+# verification is also an independent cross-check of the two encoders.
 _PG_WALK = """
-SELECT s.seq, s.prev_hash, s.hash, e.id,
-       e.actor_agency_id, e.actor_id, e.actor_role, e.actor_username, e.agreement_id::text,
-       e.case_id::text, e.categories, e.client_ip, e.detail, e.justification, e.object_id,
-       e.object_type, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       e.op, e.outcome, e.recipients, e.request_id, e.share_id::text
+SELECT s.seq, s.prev_hash, s.hash, e.id IS NOT NULL,
+  '{"actor_agency_id":' || coalesce(e.actor_agency_id::text, 'null')
+  || ',"actor_id":' || coalesce(e.actor_id::text, 'null')
+  || ',"actor_role":' || to_json(e.actor_role)::text
+  || ',"actor_username":' || to_json(e.actor_username)::text
+  || ',"agreement_id":' || coalesce(to_json(e.agreement_id)::text, 'null')
+  || ',"case_id":' || coalesce(to_json(e.case_id)::text, 'null')
+  || ',"categories":',
+  e.categories,
+  ',"client_ip":' || coalesce(to_json(e.client_ip)::text, 'null') || ',"detail":',
+  e.detail,
+  ',"id":' || e.id::text
+  || ',"justification":' || to_json(e.justification)::text
+  || ',"object_id":' || to_json(e.object_id)::text
+  || ',"object_type":' || to_json(e.object_type)::text
+  || ',"occurred_at":"' || to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+  || '","op":' || to_json(e.op)::text
+  || ',"outcome":' || to_json(e.outcome)::text
+  || ',"recipients":',
+  e.recipients,
+  ',"request_id":' || to_json(e.request_id)::text || ',"seq":' || s.seq::text
+  || ',"share_id":' || coalesce(to_json(e.share_id)::text, 'null') || '}'
 FROM audit_auditseal s LEFT JOIN audit_auditevent e ON e.id = s.event_id
 WHERE s.seq > %s ORDER BY s.seq LIMIT %s
 """
-_TEMPLATE = CANONICAL_TEMPLATE  # keys in sorted order; see audit/chain.py
-
-
-def _encode_pg(r: tuple[Any, ...], canon: JsonCanon) -> bytes:
-    """Canonical bytes of one _PG_WALK row, inlined for speed (≈ encode_row on the same values).
-
-    Columns the schema makes NOT NULL are encoded directly; a NULL there (only possible after
-    tampering with the schema) raises TypeError and the caller falls back to encode_row.
-    """
-    s = _s
-    string = json_string
-    return (
-        _TEMPLATE
-        % (
-            s(r[4]),
-            s(r[5]),
-            string(r[6]),
-            string(r[7]),
-            s(r[8]),
-            s(r[9]),
-            canon(r[10]),
-            s(r[11]),
-            canon(r[12]),
-            int.__repr__(r[3]),
-            string(r[13]),
-            string(r[14]),
-            string(r[15]),
-            string(r[16]),
-            string(r[17]),
-            string(r[18]),
-            canon(r[19]),
-            string(r[20]),
-            int.__repr__(r[0]),
-            s(r[21]),
-        )
-    ).encode("utf-8")
-
-
-def _encode_pg_safe(r: tuple[Any, ...], canon: JsonCanon) -> bytes:
-    try:
-        return _encode_pg(r, canon)
-    except TypeError:
-        return encode_row(
-            (*r[4:10], canon(r[10]), r[11], canon(r[12]), r[3], *r[13:19], canon(r[19]), r[20], r[0], r[21])
-        )
 
 
 def _walk_postgresql(chunk: int) -> Iterator[list[Row]]:
@@ -339,10 +309,14 @@ def _walk_postgresql(chunk: int) -> Iterator[list[Row]]:
             rows = cursor.fetchall()
         if not rows:
             return
-        yield [
-            (r[0], r[1], r[2], r[3] is not None, b"" if r[3] is None else _encode_pg_safe(r, canon))
-            for r in rows
-        ]
+        out: list[Row] = []
+        for seq, prev_hash, digest, exists, p1, categories, p2, detail, p3, recipients, p4 in rows:
+            if exists and p1 is not None and p3 is not None:
+                text = p1 + canon(categories) + p2 + canon(detail) + p3 + canon(recipients) + p4
+                out.append((seq, prev_hash, digest, True, text.encode("utf-8")))
+            else:  # deleted, or a NOT NULL column emptied by someone who altered the schema
+                out.append((seq, prev_hash, digest, bool(exists), b""))
+        yield out
         last = rows[-1][0]
 
 
