@@ -216,3 +216,14 @@ def test_navigation_follows_roles(world, signed_in):
     assert 'action="/signout/"' in practitioner and 'method="post"' in practitioner
     assert 'href="#main-content"' in practitioner and '<main id="main-content"' in practitioner
     assert '<html lang="en-GB">' in practitioner
+
+
+def test_not_found_page_says_where_you_are_without_leaking(world, signed_in):
+    # when a signed-in user asks for a case that does not exist
+    response = signed_in(world.health_practitioner).get("/no-such-page/")
+
+    # then a plain, accessible not-found page answers
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<title>Page not found – Convene</title>" in page
+    assert 'href="#main-content"' in page and '<main id="main-content"' in page
