@@ -235,3 +235,17 @@ def test_list_query_count_is_constant(world, api, django_assert_num_queries, siz
 
 
 EXPECTED_LIST_QUERIES = 10  # session, user, memberships, visible cases, audit write…
+
+
+def test_list_decrypts_nothing(world, api, monkeypatch):
+    # given decryption is made to fail loudly
+    from keystore.fields import EncryptedField
+
+    def refuse(self, instance, token):
+        raise AssertionError(f"the list decrypted {instance._meta.label}.{self.attname}")
+
+    client = api(world.police_practitioner)
+    monkeypatch.setattr(EncryptedField, "decrypt", refuse)
+    # when the list is fetched, then no encrypted field is touched
+    response = client.get(URL)
+    assert response.status_code == 200 and response.json()["results"]
