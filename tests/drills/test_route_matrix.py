@@ -305,5 +305,3 @@ def _write_figures(**figures: int) -> None:
     existing["routes"] = len(_app_routes())
     existing["admin_routes"] = len(_admin_routes())
     FIGURES.write_text(json.dumps(existing, indent=2))
-
-
