@@ -183,10 +183,15 @@ def _prepare_world(var_dir: Path) -> None:
     """Migrate and seed a fresh world into var_dir, or copy today's identical one from var/e2e-cache."""
     cached = CACHE_DIR / _world_fingerprint()
     if (cached / "ready").exists():
-        for name in WORLD_FILES:
-            shutil.copy2(cached / name, var_dir / name)
-        shutil.copytree(cached / "keys", var_dir / "keys")
-        return
+        try:
+            for name in WORLD_FILES:
+                shutil.copy2(cached / name, var_dir / name)
+            shutil.copytree(cached / "keys", var_dir / "keys")
+            return
+        except OSError:  # another run replaced the cache meanwhile: build afresh
+            for name in WORLD_FILES:
+                (var_dir / name).unlink(missing_ok=True)
+            shutil.rmtree(var_dir / "keys", ignore_errors=True)
     env = _server_env(var_dir)
     keystore = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-c", MIGRATE_KEYSTORE],
@@ -219,8 +224,11 @@ def _prepare_world(var_dir: Path) -> None:
         shutil.copy2(var_dir / name, staging / name)
     shutil.copytree(var_dir / "keys", staging / "keys")
     (staging / "ready").touch()
-    shutil.rmtree(cached, ignore_errors=True)
-    staging.rename(cached)
+    try:
+        shutil.rmtree(cached, ignore_errors=True)
+        staging.rename(cached)
+    except OSError:  # a parallel run cached the same world first
+        shutil.rmtree(staging, ignore_errors=True)
     for old in CACHE_DIR.iterdir():
         if old.name != cached.name and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
