@@ -142,7 +142,7 @@ def plain_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
 def canonical(event: Mapping[str, Any], seq: int) -> bytes:
     """Canonical bytes of one event at its chain position (event as read through the ORM or an export)."""
-    row = []
+    row: list[Any] = []
     for key in SORTED_KEYS:
         if key == "seq":
             row.append(seq)

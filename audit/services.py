@@ -352,7 +352,9 @@ def walk_chain(chunk: int = 20_000) -> Iterator[list[Row]]:
 def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyResult | None]:
     """Every checkpoint, from the database and from the off-database directory, signature-checked."""
     heads: dict[int, str] = {}
-    notes = [(f"checkpoint {c.pk}", c.note, c.tree_size, c.head_hash) for c in AuditCheckpoint.objects.all()]
+    notes: list[tuple[str, str, int | None, str | None]] = [
+        (f"checkpoint {c.pk}", c.note, c.tree_size, c.head_hash) for c in AuditCheckpoint.objects.all()
+    ]
     directory = settings.CONVENE_CHECKPOINT_DIR
     if directory.is_dir():
         for path in sorted(directory.glob("checkpoint-*.note")):

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from audit.services import make_checkpoint
+from audit.services import make_checkpoint, public_key_b64
 
 
 class Command(BaseCommand):
@@ -23,3 +23,4 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Checkpoint at tree size {checkpoint.tree_size} written to {path}")
         )
+        self.stdout.write(f"Audit public key (for tools/verify_audit_export.py): {public_key_b64()}")
