@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_required
@@ -28,15 +31,27 @@ def _check_database(alias: str) -> str | None:
     return None
 
 
+READY_TIMEOUT_SECONDS = 3.0
+
+
+async def _layer_round_trip(layer: Any) -> None:
+    # One event loop for the whole round trip: the Redis pub/sub layer's subscriptions belong to the
+    # loop that made them, so separate async_to_sync calls would wait for a message that never comes.
+    async def round_trip() -> None:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "ping"})
+        await layer.receive(channel)
+
+    await asyncio.wait_for(round_trip(), timeout=READY_TIMEOUT_SECONDS)
+
+
 def _check_channel_layer() -> str | None:
     layer = get_channel_layer()
     if layer is None:
         return "not configured"
     try:
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.send)(channel, {"type": "ping"})
-        async_to_sync(layer.receive)(channel)
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        async_to_sync(_layer_round_trip)(layer)
+    except Exception as exc:  # noqa: BLE001 - any failure (or no answer in time) means not ready
         return type(exc).__name__
     return None
 

@@ -67,3 +67,35 @@ def test_readyz_on_a_real_database_error(monkeypatch: Any) -> None:
     monkeypatch.setattr(connections["default"], "close", lambda: None)
     failures = views._check_database("default")
     assert failures == "OperationalError"
+
+
+@pytest.mark.django_db
+def test_readyz_names_a_channel_layer_that_does_not_answer_in_time(monkeypatch: Any) -> None:
+    import asyncio
+
+    # Given a channel layer that accepts a message but never delivers it
+    class Silent:
+        async def new_channel(self) -> str:
+            return "ready.ping"
+
+        async def send(self, channel: str, message: dict) -> None:
+            return None
+
+        async def receive(self, channel: str) -> dict:
+            await asyncio.sleep(60)
+            return {}
+
+    monkeypatch.setattr(views, "get_channel_layer", lambda: Silent())
+    monkeypatch.setattr(views, "READY_TIMEOUT_SECONDS", 0.2)
+    # Then readiness answers promptly with 503 naming the channel layer
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == {"channel_layer": "TimeoutError"}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_readyz_round_trips_through_redis() -> None:
+    # On the Redis channel layer (CI), the ping goes out and comes back within the time limit
+    response = Client().get("/readyz")
+    assert response.status_code == 200, response.content
