@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -96,6 +98,7 @@ def sar_dict(sar: SubjectAccessRequest) -> dict[str, Any]:
     }
 
 
+@extend_schema(operation_id="lifecycle_queue", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def queue(request: Request) -> Response:
     agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
@@ -120,6 +123,7 @@ def queue(request: Request) -> Response:
     )
 
 
+@extend_schema(operation_id="lifecycle_decide", request=DecisionIn, responses={201: OpenApiTypes.OBJECT})
 @api_view(["POST"])
 def decisions(request: Request) -> Response:
     data = _valid(DecisionIn, request)
@@ -131,6 +135,13 @@ def decisions(request: Request) -> Response:
     )
 
 
+@extend_schema(methods=["GET"], operation_id="lifecycle_holds_list", responses=OpenApiTypes.OBJECT)
+@extend_schema(
+    methods=["POST"],
+    operation_id="lifecycle_holds_create",
+    request=HoldIn,
+    responses={201: OpenApiTypes.OBJECT},
+)
 @api_view(["GET", "POST"])
 def holds(request: Request) -> Response:
     if request.method == "POST":
@@ -151,6 +162,7 @@ def holds(request: Request) -> Response:
     return Response({"results": [hold_dict(h) for h in rows]})
 
 
+@extend_schema(operation_id="lifecycle_hold_lift", request=LiftIn, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def lift_hold(request: Request, pk: str) -> Response:
     hold = dispatch.access_hold(request.user, pk)
@@ -164,6 +176,7 @@ def lift_hold(request: Request, pk: str) -> Response:
     return Response(hold_dict(hold))
 
 
+@extend_schema(operation_id="lifecycle_certificates_list", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def certificates(request: Request) -> Response:
     agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
@@ -171,6 +184,7 @@ def certificates(request: Request) -> Response:
     return Response({"results": [certificate_dict(c) for c in rows]})
 
 
+@extend_schema(operation_id="lifecycle_certificate_retrieve", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def certificate(request: Request, pk: str) -> Response:
     document = signed_document(dispatch.access_certificate(request.user, pk))
@@ -179,6 +193,13 @@ def certificate(request: Request, pk: str) -> Response:
     return response
 
 
+@extend_schema(methods=["GET"], operation_id="lifecycle_sars_list", responses=OpenApiTypes.OBJECT)
+@extend_schema(
+    methods=["POST"],
+    operation_id="lifecycle_sars_create",
+    request=SarIn,
+    responses={201: OpenApiTypes.OBJECT},
+)
 @api_view(["GET", "POST"])
 def sars(request: Request) -> Response:
     if request.method == "POST":
@@ -194,12 +215,17 @@ def sars(request: Request) -> Response:
     return Response({"results": [sar_dict(s) for s in rows]})
 
 
+@extend_schema(operation_id="lifecycle_sar_export", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def sar_export(request: Request, pk: str) -> Response:
     sar = dispatch.access_sar(request.user, pk)
     return Response(do_export_sar(sar=sar, acting_user=request.user).as_dict())
 
 
+@extend_schema(methods=["GET"], operation_id="lifecycle_rules_list", responses=OpenApiTypes.OBJECT)
+@extend_schema(
+    methods=["PUT"], operation_id="lifecycle_rules_set", request=RuleIn, responses=OpenApiTypes.OBJECT
+)
 @api_view(["GET", "PUT"])
 def rules(request: Request) -> Response:
     if request.method == "PUT":
