@@ -220,6 +220,8 @@ def seal_pending(batch_size: int = 5000) -> int:
                     AuditSeal(seq=seq, event_id=event["id"], prev_hash=prev, hash=digest, sealed_at=now)
                 )
                 prev = digest
+            if len(seals) != len(ids):  # queued events that no longer exist: only possible by tampering
+                log.warning("Audit sealer: %d queued event(s) are missing.", len(ids) - len(seals))
             AuditSeal.objects.bulk_create(seals, batch_size=2000)
             _consume_pending(ids)
             sealed += len(seals)
