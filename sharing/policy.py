@@ -800,6 +800,8 @@ def agenda_item_view(user: Any, meeting: Any, item: Any) -> ItemView | None:
         return ItemView("unacknowledged")
     if attendee.agency_id in {a.pk for a in item.excluded_agencies.all()}:
         return ItemView("excluded")
+    if item.case.erased_at is not None:
+        return ItemView("not_shared")  # the case key is destroyed: nothing of it can be shown
     access = case_access(user, item.case)
     if attendee.role == "third_party":
         return ItemView("summary", access)

@@ -56,3 +56,28 @@ def test_ended_membership_loses_the_meeting(world):
     policy.forget(user)
     assert not policy.can_view_meeting(user, meeting)
     assert not policy.meetings_visible_to(user).exists()
+
+
+def test_an_erased_case_shows_nothing_even_to_a_third_party(world):
+    from django.utils import timezone
+
+    from cases.models import Case
+    from meetings import services
+    from meetings.models import AttendeeRole
+
+    # given a third party at a meeting whose case is then erased
+    meeting = schedule(world)
+    attendee = services.do_invite(
+        meeting=meeting,
+        agency=world.agencies["outsider"],
+        user=world.outsider_practitioner,
+        role=AttendeeRole.THIRD_PARTY,
+        acting_user=world.police_chair,
+    )
+    services.do_acknowledge_confidentiality(attendee=attendee, acting_user=world.outsider_practitioner)
+    Case.objects.filter(pk=world.case.pk).update(erased_at=timezone.now())
+    item = meeting.items.select_related("case").get()
+    # then nobody is given anything to decrypt
+    for user in (world.outsider_practitioner, world.police_practitioner):
+        policy.forget(user)
+        assert policy.agenda_item_view(user, meeting, item).mode == "not_shared"
