@@ -11,7 +11,6 @@ from rest_framework import authentication, exceptions
 from .models import ApiToken
 from .services import hash_token
 
-
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
