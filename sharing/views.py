@@ -198,7 +198,19 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
             else:
                 messages.success(request, f"Shared with {data['agency']}.")
                 return redirect("sharing:case-shares", case_id=case.pk)
-    shares = policy.shares_visible_to(user, case).select_related("agency", "agreement")
+    shares = list(policy.shares_visible_to(user, case).select_related("agency", "agreement"))
+    record_event(
+        Op.CONSULT,
+        actor=user,
+        agency=Agency.objects.get(pk=access.agency_id),
+        role=access.role,
+        object_type="sharing.CaseShare",
+        case_id=case.pk,
+        justification=access.justification,
+        share_id=access.share_ids[0] if access.share_ids else None,
+        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        detail={"view": "share_list"},
+    )
     live_ids = set(CaseShare.objects.live().filter(case_id=case.pk).values_list("pk", flat=True))
     terms = {
         (p.agreement_id, p.agency_id): p.categories

@@ -47,6 +47,22 @@ def _agency(pk: Any, field: str) -> Agency:
     return agency
 
 
+def _consult_shares(user: Any, case: Any, access: policy.Access) -> None:
+    """Reading who a case is shared with is a consultation of the case (audited, with justification)."""
+    record_event(
+        Op.CONSULT,
+        actor=user,
+        agency=_agency(access.agency_id, "agency"),
+        role=access.role,
+        object_type="sharing.CaseShare",
+        case_id=case.pk,
+        justification=access.justification,
+        share_id=access.share_ids[0] if access.share_ids else None,
+        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        detail={"view": "share_list"},
+    )
+
+
 # --- agreements -----------------------------------------------------------------------------
 class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
     """Agreements your agencies drafted or are party to. Filter with ?status=active&agency=<id>."""
@@ -170,6 +186,11 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         if self.request.query_params.get("live") in ("1", "true"):
             qs = qs.filter(pk__in=CaseShare.objects.live().filter(case_id=self.case.pk).values("pk"))
         return qs
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        _consult_shares(request.user, self.case, self.access)
+        return response
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
