@@ -53,6 +53,8 @@ READS = {
     "api:case-referral",
     "api:case-victims",
     "api:case-disclosure-list",
+    "sharing:case-shares",
+    "api:case-share-list",
 }
 # reads that do NOT record a consultation yet: each fails today and is marked xfail(strict), so the
 # test turns red (XPASS) the moment the owning view is fixed and the entry must move to READS
@@ -62,8 +64,6 @@ KNOWN_GAPS = {
     "cases:plan-edit": "edit form pre-filled with the plan; cases helper",
     "cases:action-status": "form showing the action; cases helper",
     "cases:screening": "S-DASH form; cases helper",
-    "sharing:case-shares": "lists the case's shares (agencies, categories); sharing helper",
-    "api:case-share-list": "lists the case's shares (agencies, categories); sharing helper",
 }
 # GET renders a blank form (no case content) or the route takes no GET at all
 FORMS = {
