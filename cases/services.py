@@ -804,7 +804,7 @@ def do_update_order(
     return order
 
 
-EVENT_STATUS = {
+EVENT_STATUS: dict[str, str] = {
     c.OrderEventKind.VARIATION: c.OrderStatus.VARIED,
     c.OrderEventKind.RENEWAL: c.OrderStatus.IN_FORCE,
     c.OrderEventKind.DISCHARGE: c.OrderStatus.DISCHARGED,

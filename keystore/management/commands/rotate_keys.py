@@ -83,7 +83,7 @@ def rewrap(batch_size: int = 500, progress: bool = True) -> dict[str, int]:
             with transaction.atomic(using=KEYSTORE_DB):
                 for dek_id, wrapped, kek_id in batch:
                     try:
-                        dek = unwrap_dek(master_key(kek_id), bytes(wrapped), dek_id)
+                        dek = unwrap_dek(master_key(kek_id), bytes(wrapped or b""), dek_id)
                     except DecryptionError:
                         failed_ids.add(dek_id)
                         counts["failed"] += 1
