@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -57,6 +59,24 @@ def _auditor(request: Request) -> None:
 class EventList(APIView):
     """Audit events you may read. Filters: person, agency, case (reference), op, agreement, since, until."""
 
+    @extend_schema(
+        operation_id="audit_events_list",
+        parameters=[
+            OpenApiParameter(name, str, required=False)
+            for name in (
+                "person",
+                "agency",
+                "case",
+                "op",
+                "agreement",
+                "since",
+                "until",
+                "cursor",
+                "page_size",
+            )
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         _auditor(request)
         qs = reading.filtered_events(request.user, reading.Filters.from_query(request.query_params))
@@ -66,6 +86,7 @@ class EventList(APIView):
 
 
 class ChainStatus(APIView):
+    @extend_schema(operation_id="audit_chain_status", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _auditor(request)
         status = reading.chain_status()
@@ -92,6 +113,7 @@ class ChainStatus(APIView):
 
 
 class Flags(APIView):
+    @extend_schema(operation_id="audit_flags", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _auditor(request)
         bursts = reading.many_cases_flags(request.user)
