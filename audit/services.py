@@ -24,6 +24,7 @@ from config.keyfiles import read_or_create
 from core import context
 
 from .chain import (
+    FIELDS,
     GENESIS,
     CheckpointError,
     JsonCanon,
@@ -40,27 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
-EVENT_FIELDS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "actor_agency_id",
-    "actor_role",
-    "op",
-    "object_type",
-    "object_id",
-    "case_id",
-    "categories",
-    "justification",
-    "share_id",
-    "agreement_id",
-    "recipients",
-    "outcome",
-    "detail",
-    "request_id",
-    "client_ip",
-)
+EVENT_FIELDS = FIELDS  # the canonical encoding covers every column
+# What auditors read and export: every column but the free-form detail and the client address.
+PUBLIC_FIELDS = tuple(name for name in FIELDS if name not in ("detail", "client_ip"))
 
 
 def record_event(

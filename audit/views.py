@@ -17,27 +17,9 @@ from sharing import policy
 
 from . import reading
 from .models import Op
-from .services import record_event
+from .services import PUBLIC_FIELDS, record_event
 
-CSV_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "actor_agency_id",
-    "actor_role",
-    "op",
-    "object_type",
-    "object_id",
-    "case_id",
-    "categories",
-    "justification",
-    "share_id",
-    "agreement_id",
-    "recipients",
-    "outcome",
-    "request_id",
-)
+CSV_COLUMNS = PUBLIC_FIELDS
 
 
 def _auditor(request: HttpRequest) -> None:

@@ -18,6 +18,7 @@ from sharing import policy
 
 from .. import reading
 from ..models import AuditEvent
+from ..services import PUBLIC_FIELDS
 
 
 class EventPagination(CursorPagination):
@@ -30,25 +31,7 @@ class EventPagination(CursorPagination):
 class EventSerializer(serializers.ModelSerializer[AuditEvent]):
     class Meta:
         model = AuditEvent
-        fields = (
-            "id",
-            "occurred_at",
-            "actor_id",
-            "actor_username",
-            "actor_agency_id",
-            "actor_role",
-            "op",
-            "object_type",
-            "object_id",
-            "case_id",
-            "categories",
-            "justification",
-            "share_id",
-            "agreement_id",
-            "recipients",
-            "outcome",
-            "request_id",
-        )
+        fields = PUBLIC_FIELDS
 
 
 def _auditor(request: Request) -> None:
