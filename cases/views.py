@@ -253,8 +253,15 @@ def _edit_page(
     title: str,
     save: Any,
     done: str,
+    shows: tuple[Any, list[str]] | None = None,
 ) -> HttpResponse:
-    """Common shape of an edit page: valid form → service; DomainError → field error; Conflict → message."""
+    """Common shape of an edit page: valid form → service; DomainError → field error; Conflict → message.
+
+    ``shows`` is (access, categories) for forms pre-filled with case data: opening one is a
+    consultation and is audited like any other read.
+    """
+    if request.method == "GET" and shows is not None:
+        reading.consult(request.user, shows[0], case, shows[1], surface="edit form")
     if request.method == "POST" and form.is_valid():
         try:
             save(form.cleaned_data)
@@ -270,7 +277,7 @@ def _edit_page(
 
 
 def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, access = _lead(request, pk)
     initial = {
         "version": case.version,
         "forum": case.forum,
@@ -286,7 +293,9 @@ def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
             case=case, version=version, agency=case.lead_agency, acting_user=request.user, changes=d
         )
 
-    return _edit_page(request, case, form, "Change the case details", save, "Case details saved.")
+    return _edit_page(
+        request, case, form, "Change the case details", save, "Case details saved.", shows=(access, ["C2"])
+    )
 
 
 def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
@@ -332,7 +341,7 @@ def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, access = _lead(request, pk)
     victim = Victim.objects.filter(pk=victim_id, case=case).first()
     if victim is None:
         from django.http import Http404
@@ -348,11 +357,19 @@ def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
             victim=victim, version=version, agency=case.lead_agency, acting_user=request.user, changes=d
         )
 
-    return _edit_page(request, case, form, "Change the victim's details", save, "Victim details saved.")
+    return _edit_page(
+        request,
+        case,
+        form,
+        "Change the victim's details",
+        save,
+        "Victim details saved.",
+        shows=(access, ["C7", "C8"]),
+    )
 
 
 def screening(request: HttpRequest, pk: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, access = _lead(request, pk)
     referral = case.referral
     form = forms.ScreeningForm(
         request.POST or None,
@@ -366,11 +383,19 @@ def screening(request: HttpRequest, pk: Any) -> HttpResponse:
     def save(d: dict[str, Any]) -> None:
         s.do_record_screening(referral=referral, agency=case.lead_agency, acting_user=request.user, **d)
 
-    return _edit_page(request, case, form, "Record the screening decision", save, "Screening recorded.")
+    return _edit_page(
+        request,
+        case,
+        form,
+        "Record the screening decision",
+        save,
+        "Screening recorded.",
+        shows=(access, ["C2"]),
+    )
 
 
 def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, access = _lead(request, pk)
     current = s.current_plan(case)
     initial: dict[str, Any] = {"base_number": current.number if current else 0}
     if current is not None:
@@ -390,7 +415,15 @@ def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
             change_summary=d["change_summary"],
         )
 
-    return _edit_page(request, case, form, "Change the risk management plan", save, "New plan version saved.")
+    return _edit_page(
+        request,
+        case,
+        form,
+        "Change the risk management plan",
+        save,
+        "New plan version saved.",
+        shows=(access, ["C5"]),
+    )
 
 
 def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
@@ -458,7 +491,7 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, access = _lead(request, pk)
     action = Action.objects.filter(pk=action_id, case=case).first()
     if action is None:
         from django.http import Http404
@@ -477,7 +510,9 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
             status=d["status"],
         )
 
-    return _edit_page(request, case, form, "Change the action's status", save, "Action updated.")
+    return _edit_page(
+        request, case, form, "Change the action's status", save, "Action updated.", shows=(access, ["C5"])
+    )
 
 
 def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
