@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TOKEN_VERSION = 1
 _HEADER = 1 + 16 + 12
+MIN_TOKEN = _HEADER + 16  # header + GCM tag
 
 
 class DecryptionError(Exception):
@@ -83,25 +84,85 @@ def unwrap_dek(kek: MasterKey, wrapped: bytes, dek_id: uuid.UUID) -> bytes:
         raise DecryptionError(f"Data key {dek_id} does not unwrap under master key {kek.key_id!r}.") from exc
 
 
+_PK_TEXT_MAX = 8192
+_pk_text: dict[uuid.UUID, bytes] = {}
+
+
+def pk_text(pk: object) -> bytes:
+    """``str(pk)`` as UTF-8, as it appears in the associated data; UUID keys are memoised.
+
+    Only exact ``uuid.UUID`` keys are memoised (equal UUIDs have equal text); the memo is bounded
+    and simply emptied when full. It holds primary keys only, never a value.
+    """
+    if type(pk) is uuid.UUID:
+        text = _pk_text.get(pk)
+        if text is None:
+            if len(_pk_text) >= _PK_TEXT_MAX:
+                _pk_text.clear()
+            text = _pk_text[pk] = str(pk).encode()
+        return text
+    return str(pk).encode()
+
+
+def aad_tail(dek_id: uuid.UUID) -> bytes:
+    """The end of every field AAD under this data key: ``|dek_id|vN``."""
+    return f"|{dek_id}|v{TOKEN_VERSION}".encode()
+
+
 def field_aad(label: str, pk: object, field: str, dek_id: uuid.UUID) -> bytes:
-    return f"{label}|{pk}|{field}|{dek_id}|v{TOKEN_VERSION}".encode()
+    """``app.Model|pk|field|dek_id|vN``: binds a token to its row, field and data key."""
+    return f"{label}|".encode() + pk_text(pk) + f"|{field}".encode() + aad_tail(dek_id)
 
 
-def encrypt_value(dek: bytes, dek_id: uuid.UUID, plaintext: bytes, aad: bytes) -> bytes:
+class FieldCipher:
+    """One data key, ready to use: its AES-GCM object and the token header and AAD tail it implies.
+
+    Built once per data key and kept in the key ring's cache, so the per-value path does no key
+    schedule, no UUID formatting and no header building. Holds the key: never log or repr it.
+    """
+
+    __slots__ = ("aad_tail", "aead", "dek", "dek_id", "header")
+
+    def __init__(self, dek: bytes, dek_id: uuid.UUID) -> None:
+        self.dek = dek
+        self.dek_id = dek_id
+        self.aead = AESGCM(dek)
+        self.header = bytes([TOKEN_VERSION]) + dek_id.bytes
+        self.aad_tail = aad_tail(dek_id)
+
+    def __repr__(self) -> str:
+        return f"<FieldCipher {self.dek_id}>"
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return self.header + nonce + self.aead.encrypt(nonce, plaintext, aad)
+
+
+def encrypt_value(dek: bytes | FieldCipher, dek_id: uuid.UUID, plaintext: bytes, aad: bytes) -> bytes:
+    if isinstance(dek, FieldCipher):
+        if dek.dek_id != dek_id:
+            raise ValueError("The cipher is for another data key.")
+        return dek.seal(plaintext, aad)
     nonce = os.urandom(12)
     return bytes([TOKEN_VERSION]) + dek_id.bytes + nonce + AESGCM(dek).encrypt(nonce, plaintext, aad)
 
 
-def token_dek_id(token: bytes) -> uuid.UUID:
-    if len(token) < _HEADER + 16 or token[0] != TOKEN_VERSION:
+def check_token(token: bytes) -> None:
+    if len(token) < MIN_TOKEN or token[0] != TOKEN_VERSION:
         raise DecryptionError("The stored value is not a Convene ciphertext.")
+
+
+def token_dek_id(token: bytes) -> uuid.UUID:
+    check_token(token)
     return uuid.UUID(bytes=bytes(token[1:17]))
 
 
-def decrypt_value(dek: bytes, token: bytes, aad: bytes) -> bytes:
+def decrypt_value(dek: bytes | FieldCipher, token: bytes, aad: bytes) -> bytes:
+    """Decrypt a token with a raw data key or a cached :class:`FieldCipher`; raise on any failure."""
     token = bytes(token)
+    aead = dek.aead if isinstance(dek, FieldCipher) else AESGCM(dek)
     try:
-        return AESGCM(dek).decrypt(token[17:29], token[29:], aad)
+        return aead.decrypt(token[17:29], token[29:], aad)
     except InvalidTag as exc:
         raise DecryptionError(
             "A stored value failed authentication (wrong key, or moved or altered)."

@@ -18,8 +18,8 @@ from typing import Any
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .crypto import KeyDestroyedError, decrypt_value, encrypt_value, field_aad, token_dek_id
-from .keyring import get_dek
+from .crypto import FieldCipher, KeyDestroyedError, decrypt_value, field_aad, pk_text
+from .keyring import cipher_for_token, get_cipher
 
 
 class Sealed:
@@ -37,16 +37,23 @@ class Sealed:
         return "[encrypted]"
 
 
+_MISSING = object()
+_AAD_MEMO = "_convene_aad_prefix"  # instance.__dict__ key: (class, pk, b"app.Model|pk")
+
+
 class EncryptedAttribute(DeferredAttribute):
     field: EncryptedField
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
-        value = super().__get__(instance, cls)
-        if isinstance(value, Sealed):
+        attname = self.field.attname
+        value = instance.__dict__.get(attname, _MISSING)
+        if value is _MISSING:
+            value = super().__get__(instance, cls)  # deferred: load it
+        if type(value) is Sealed:
             value = self.field.decrypt(instance, value.token)
-            instance.__dict__[self.field.attname] = value
+            instance.__dict__[attname] = value
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -63,6 +70,12 @@ class EncryptedField(models.BinaryField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", True)
         super().__init__(*args, **kwargs)
+        # The field's AAD piece, b"|attname", computed once.
+        self._field_part = b""
+
+    def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
+        super().contribute_to_class(cls, name, private_only)
+        self._field_part = f"|{self.attname}".encode()
 
     # conversion hooks -------------------------------------------------------------------------
     def to_bytes(self, value: Any) -> bytes:
@@ -75,18 +88,32 @@ class EncryptedField(models.BinaryField):
     def aad(self, instance: Any, dek_id: uuid.UUID) -> bytes:
         return field_aad(instance._meta.label, instance.pk, self.attname, dek_id)
 
+    def _aad(self, instance: Any, pk: object, cipher: FieldCipher) -> bytes:
+        """Same bytes as :meth:`aad` (``label|pk|field|dek_id|vN``), from precomputed pieces.
+
+        ``label|pk`` is memoised on the instance for the (class, pk) it was built for, checked by
+        identity on every use, so a changed pk or class rebuilds it.
+        """
+        memo = instance.__dict__.get(_AAD_MEMO)
+        if memo is None or memo[1] is not pk or memo[0] is not type(instance):
+            memo = (type(instance), pk, f"{instance._meta.label}|".encode() + pk_text(pk))
+            instance.__dict__[_AAD_MEMO] = memo
+        return memo[2] + self._field_part + cipher.aad_tail
+
     def encrypt(self, instance: Any, value: Any) -> bytes:
         dek_id = instance.encryption_key_id()
-        if instance.pk is None:
+        pk = instance.pk
+        if pk is None:
             raise ValueError(f"{instance._meta.label} needs its primary key before encryption.")
-        return encrypt_value(get_dek(dek_id), dek_id, self.to_bytes(value), self.aad(instance, dek_id))
+        cipher = get_cipher(dek_id)
+        return cipher.seal(self.to_bytes(value), self._aad(instance, pk, cipher))
 
     def decrypt(self, instance: Any, token: bytes) -> Any:
         token = bytes(token)
         if not token:
             raise KeyDestroyedError(f"{instance._meta.label}.{self.name} was erased.")
-        dek_id = token_dek_id(token)
-        return self.from_bytes(decrypt_value(get_dek(dek_id), token, self.aad(instance, dek_id)))
+        cipher = cipher_for_token(token)
+        return self.from_bytes(decrypt_value(cipher, token, self._aad(instance, instance.pk, cipher)))
 
     # Django plumbing --------------------------------------------------------------------------
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Sealed | None:

@@ -11,7 +11,6 @@ import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from functools import lru_cache
 
 from django.conf import settings
@@ -21,10 +20,14 @@ from django.utils import timezone
 from config.keyfiles import read_or_create
 
 from .crypto import (
+    MIN_TOKEN,
+    TOKEN_VERSION,
     DecryptionError,
+    FieldCipher,
     KeyDestroyedError,
     MasterKey,
     MasterKeyError,
+    check_token,
     derive_key,
     new_master_key_spec,
     parse_master_keys,
@@ -83,35 +86,53 @@ def index_key(purpose: str) -> bytes:
 
 
 class _DekCache:
+    """Unwrapped data keys, as ready-to-use :class:`FieldCipher` objects, keyed by the id's 16 bytes.
+
+    Reads take no lock (a dict read is atomic under the GIL) and check the entry's expiry every
+    time; inserts and evictions take the lock. When full, the oldest inserted entry goes. A key
+    being destroyed is remembered so that a lookup racing with the destruction cannot put it
+    back; :meth:`clear` forgets everything, that memory included.
+    """
+
     def __init__(self) -> None:
-        self._items: OrderedDict[uuid.UUID, tuple[float, bytes]] = OrderedDict()
+        self._items: dict[bytes, tuple[float, FieldCipher]] = {}
+        self._destroyed: set[bytes] = set()
         self._lock = threading.Lock()
 
+    def entry(self, raw_id: bytes) -> FieldCipher | None:
+        item = self._items.get(raw_id)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
     def get(self, dek_id: uuid.UUID) -> bytes | None:
-        with self._lock:
-            item = self._items.get(dek_id)
-            if item is None:
-                return None
-            if item[0] < time.monotonic():
-                del self._items[dek_id]
-                return None
-            self._items.move_to_end(dek_id)
-            return item[1]
+        cipher = self.entry(dek_id.bytes)
+        return None if cipher is None else cipher.dek
 
-    def put(self, dek_id: uuid.UUID, dek: bytes) -> None:
+    def put(self, dek_id: uuid.UUID, dek: bytes) -> FieldCipher:
+        cipher = FieldCipher(dek, dek_id)
+        raw_id = cipher.header[1:]
+        expires = time.monotonic() + settings.CONVENE_DEK_CACHE_SECONDS
         with self._lock:
-            self._items[dek_id] = (time.monotonic() + settings.CONVENE_DEK_CACHE_SECONDS, dek)
-            self._items.move_to_end(dek_id)
+            if raw_id in self._destroyed:
+                return cipher  # usable by this caller, never cached
+            self._items.pop(raw_id, None)
+            self._items[raw_id] = (expires, cipher)
             while len(self._items) > _CACHE_MAX:
-                self._items.popitem(last=False)
+                del self._items[next(iter(self._items))]
+        return cipher
 
-    def evict(self, dek_id: uuid.UUID) -> None:
+    def evict(self, dek_id: uuid.UUID, destroyed: bool = False) -> None:
+        raw_id = dek_id.bytes
         with self._lock:
-            self._items.pop(dek_id, None)
+            if destroyed:
+                self._destroyed.add(raw_id)
+            self._items.pop(raw_id, None)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._destroyed.clear()
 
 
 dek_cache = _DekCache()
@@ -148,35 +169,62 @@ def create_data_keys(scope: str, count: int) -> list[uuid.UUID]:
     return [row.id for row in rows]
 
 
-def get_dek(dek_id: uuid.UUID) -> bytes:
-    """The unwrapped data key; raises KeyDestroyedError or DecryptionError, never returns garbage."""
+def _load(dek_id: uuid.UUID) -> FieldCipher:
+    """Unwrap a data key from the key store and cache it; raises, never returns garbage."""
     from .models import DataKey
 
-    cached = dek_cache.get(dek_id)
-    if cached is not None:
-        return cached
     row = DataKey.objects.using(KEYSTORE_DB).filter(id=dek_id).values_list("wrapped_dek", "kek_id").first()
     if row is None:
         raise KeyDestroyedError(f"Data key {dek_id} is not in the key store.")
     wrapped, kek_id = row
     if wrapped is None:
         raise KeyDestroyedError(f"Data key {dek_id} was destroyed.")
-    dek = unwrap_dek(master_key(kek_id), bytes(wrapped), dek_id)
-    dek_cache.put(dek_id, dek)
-    return dek
+    return dek_cache.put(dek_id, unwrap_dek(master_key(kek_id), bytes(wrapped), dek_id))
+
+
+def get_cipher(dek_id: uuid.UUID) -> FieldCipher:
+    """The data key as a ready :class:`FieldCipher`; raises KeyDestroyedError or DecryptionError."""
+    item = dek_cache._items.get(dek_id.bytes)  # the hot path: dek_cache.entry() inlined
+    if item is None or item[0] < time.monotonic():
+        return _load(dek_id)
+    return item[1]
+
+
+def cipher_for_token(token: bytes) -> FieldCipher:
+    """The cipher for a stored token, found from the 16 id bytes in its header (no UUID built on a hit).
+
+    Raises DecryptionError if the token is not a Convene ciphertext, KeyDestroyedError if its key is gone.
+    """
+    if len(token) < MIN_TOKEN or token[0] != TOKEN_VERSION:
+        check_token(token)  # raises DecryptionError
+    raw_id = token[1:17]
+    item = dek_cache._items.get(raw_id)
+    if item is None or item[0] < time.monotonic():
+        return _load(uuid.UUID(bytes=raw_id))
+    return item[1]
+
+
+def get_dek(dek_id: uuid.UUID) -> bytes:
+    """The unwrapped data key; raises KeyDestroyedError or DecryptionError, never returns garbage."""
+    return get_cipher(dek_id).dek
 
 
 def destroy_data_key(dek_id: uuid.UUID) -> bool:
-    """Crypto-shred: erase the wrapped key. Returns False if it was already gone."""
+    """Crypto-shred: erase the wrapped key. Returns False if it was already gone.
+
+    The key leaves this process's cache at once (and cannot be re-cached by a lookup racing with
+    this call), so every later decrypt here goes to the key store and fails.
+    """
     from .models import DataKey
 
-    dek_cache.evict(dek_id)
+    dek_cache.evict(dek_id, destroyed=True)
     with transaction.atomic(using=KEYSTORE_DB):
         updated = (
             DataKey.objects.using(KEYSTORE_DB)
             .filter(id=dek_id, destroyed_at__isnull=True)
             .update(wrapped_dek=None, destroyed_at=timezone.now())
         )
+    dek_cache.evict(dek_id, destroyed=True)
     return bool(updated)
 
 
