@@ -159,7 +159,8 @@ def token_dek_id(token: bytes) -> uuid.UUID:
 
 def decrypt_value(dek: bytes | FieldCipher, token: bytes, aad: bytes) -> bytes:
     """Decrypt a token with a raw data key or a cached :class:`FieldCipher`; raise on any failure."""
-    token = bytes(token)
+    if type(token) is not bytes:
+        token = bytes(token)
     aead = dek.aead if isinstance(dek, FieldCipher) else AESGCM(dek)
     try:
         return aead.decrypt(token[17:29], token[29:], aad)
