@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from core.parsing import is_whole_number
+
 
 class SignInForm(forms.Form):
     username = forms.CharField(
@@ -27,7 +29,7 @@ class CodeForm(forms.Form):
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
-        if not code.isdigit():
+        if not is_whole_number(code, max_digits=6):
             raise forms.ValidationError("Enter the 6 digits shown in your authenticator app.")
         return code
 

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date
 from agencies.models import Agency, User
 from cases.models import Case
 from core.errors import DomainError
+from core.parsing import is_whole_number
 from sharing import policy
 from sharing.models import BreakGlass
 
@@ -65,11 +66,11 @@ def filtered_events(user: Any, filters: Filters) -> QuerySet[AuditEvent]:
     qs = policy.audit_events_visible_to(user)
     if filters.person:
         person = Q(actor_username=filters.person)
-        if filters.person.isdigit():
+        if is_whole_number(filters.person):
             person |= Q(actor_id=int(filters.person))
         qs = qs.filter(person)
     if filters.agency:
-        if not filters.agency.isdigit():
+        if not is_whole_number(filters.agency):
             raise DomainError("Choose an agency.", field="agency")
         qs = qs.filter(actor_agency_id=int(filters.agency))
     if filters.case:
@@ -102,7 +103,7 @@ def page(
     qs: QuerySet[AuditEvent], before: str | None, size: int = PAGE_SIZE
 ) -> tuple[list[AuditEvent], int | None]:
     """Keyset page, newest first: ``before`` is the last id of the previous page."""
-    if before and before.isdigit():
+    if is_whole_number(before):
         qs = qs.filter(id__lt=int(before))
     rows = list(qs.order_by("-id")[: size + 1])
     more = len(rows) > size

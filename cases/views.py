@@ -19,6 +19,7 @@ from django.urls import reverse
 from agencies.models import Membership, User
 from core.categories import Category
 from core.errors import ConflictError, DomainError
+from core.parsing import is_whole_number
 from sharing import policy
 
 from . import choices as c
@@ -109,7 +110,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     for name in ("status", "forum"):
         if params.get(name):
             qs = qs.filter(**{name: params[name]})
-    if params.get("mappa_level", "").isdigit():
+    if is_whole_number(params.get("mappa_level", "")):
         qs = qs.filter(mappa_level=int(params["mappa_level"]))
     if params.get("review_due"):
         try:

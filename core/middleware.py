@@ -64,3 +64,28 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = "5"
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path or query string is refused with a 400 before any view runs.
+
+    PostgreSQL text cannot hold NUL, so such a filter would otherwise fail deep in a query; form
+    and JSON fields already refuse NUL through their validators.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from urllib.parse import unquote
+
+        if "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            message = "The address contains a NUL character, which is never valid here."
+            if request.path.startswith("/api/"):
+                return HttpResponse(
+                    f'{{"detail": "{message}", "errors": {{"query": ["{message}"]}}}}',
+                    status=400,
+                    content_type="application/json",
+                )
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -19,6 +19,7 @@ from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError
 from core.pagination import KeysetPagination
+from core.parsing import is_whole_number
 
 from .. import policy, services
 from ..models import AgreementParty, BreakGlass, CaseShare, Disclosure, SharingAgreement
@@ -75,7 +76,7 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
         if status_filter:
             qs = qs.filter(status=status_filter)
         agency = self.request.query_params.get("agency")
-        if agency and agency.isdigit():
+        if is_whole_number(agency):
             qs = qs.filter(
                 Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id=int(agency)))
             )

@@ -36,6 +36,21 @@ def _schema():
 
 
 def _exercise(persona: str, token: str) -> list[str]:
+    # schemathesis calls the WSGI application directly, which would close the test's database
+    # connection between requests (Django's own test client disconnects this handler the same way)
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        return _exercise_operations(persona, token)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _exercise_operations(persona: str, token: str) -> list[str]:
     failures: list[str] = []
     for result in _schema().get_all_operations():
         operation = result.ok()
