@@ -320,6 +320,12 @@ def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> t
         raise Http404("No such case.")
     access = case_access(user, case)
     if access is None:
+        if case.erased_at is None and getattr(user, "is_authenticated", False):
+            # An attempt on an existing case is evidence for the auditors (flagged when it follows
+            # a revoked share); to the user it looks exactly like a missing case.
+            from audit.services import record_denied
+
+            record_denied(user, case.pk, "access_case")
         raise Http404("No such case.")
     return case, access
 
