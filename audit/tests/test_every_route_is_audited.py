@@ -108,7 +108,7 @@ CHANGES: dict[str, tuple[str, Any, str]] = {
     ),
     "api:case-action-updates": ("post", {"text": "Visit done; no concerns"}, Op.COLLECT),
     "api:case-action-change": (
-        "post",
+        "patch",
         lambda r: {"version": r["action"].version, "status": "done"},
         Op.ALTER,
     ),
