@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from agencies.models import Membership, User
 from core.categories import Category
@@ -75,6 +76,18 @@ def _show(value: Any) -> str:
         return "Yes" if value else "No"
     if isinstance(value, dict) and "name" in value and "id" in value:
         return str(value["name"])
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "family" in v for v in value):
+        # a nominal's names: "Daniel Marsh; also known as Danny Marsh"
+        primary = [
+            f"{v.get('given', '')} {v.get('family', '')}".strip() for v in value if v.get("kind") != "alias"
+        ]
+        aliases = [
+            f"{v.get('given', '')} {v.get('family', '')}".strip() for v in value if v.get("kind") == "alias"
+        ]
+        text = "; ".join(primary)
+        return f"{text}; also known as {', '.join(aliases)}" if aliases else text
+    if isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+        return "; ".join(f"{capfirst(str(k).replace('_', ' '))}: {v}" for k, v in value.items())
     if isinstance(value, dict | list):
         return json.dumps(value, indent=1, ensure_ascii=False)
     return str(value)
@@ -88,7 +101,7 @@ def display_rows(model: Any, item: dict[str, Any] | None, reasons: dict[str, str
     for name, (category, _minimum) in model.VISIBILITY.items():
         if name in HIDDEN_KEYS or not any(f.name == name for f in model._meta.get_fields()):
             continue
-        label = str(model._meta.get_field(name).verbose_name).capitalize()
+        label = capfirst(str(model._meta.get_field(name).verbose_name))
         if name in item:
             value = item.get(f"{name}_display", item[name]) if item[name] not in (None, "") else item[name]
             rows.append({"label": label, "value": _show(value), "withheld": None})
