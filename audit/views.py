@@ -57,7 +57,11 @@ def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     _auditor(request)
     events, next_before = reading.page(reading.case_trail(request.user, case_id), request.GET.get("before"))
     rows = reading.annotate(events)
-    reference = next((r["case_reference"] for r in rows if r["case_reference"]), str(case_id))
+    from cases.models import Case
+
+    reference = Case.objects.filter(pk=case_id).values_list("reference", flat=True).first() or next(
+        (r["case_reference"] for r in rows if r["case_reference"]), str(case_id)
+    )
     context = {"rows": rows, "next_before": next_before, "reference": reference, "case_id": case_id}
     return render(request, "audit/case_trail.html", context)
 
