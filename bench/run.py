@@ -1296,6 +1296,10 @@ def main(argv: list[str] | None = None) -> int:
         write_outputs(meta, merge_previous(meta, figures))
         print(f"Wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}.")
     print(f"Took {meta['seconds']:.0f} s.")
+    failed = [f.key for f in figures if f.note.startswith("FAILED")]
+    if failed:
+        print(f"Sections that failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
