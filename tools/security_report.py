@@ -57,8 +57,9 @@ def main() -> int:
     text = (ROOT / "docs" / "security.md").read_text()
     start, end = "<!-- figures:start -->", "<!-- figures:end -->"
     block = (
-        f"{start}\nLast run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-        f"(Python {platform.python_version()}). Test summary: `{summary}`.\n\n"
+        f"{start}\nWritten {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"from the last run's test-artifacts (Python {platform.python_version()}). "
+        f"Test summary: `{summary}`.\n\n"
         f"| Figure | Value |\n|---|---|\n{table}\n{end}"
     )
     head, _, rest = text.partition(start)
