@@ -65,7 +65,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     visible = policy.meetings_visible_to(request.user).select_related("chair_agency", "chair")
     upcoming = list(visible.exclude(status=MeetingStatus.SIGNED_OFF).order_by("scheduled_for"))
     past = list(visible.filter(status=MeetingStatus.SIGNED_OFF).order_by("-scheduled_for")[:50])
-    chair_agencies = [m.agency for m in policy.memberships(request.user) if m.role == "chair"]
+    chair_agencies = [m.agency for m in policy.meeting_chair_memberships(request.user)]
     return render(
         request,
         "meetings/list.html",
@@ -75,7 +75,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def meeting_schedule(request: HttpRequest) -> HttpResponse:
-    chair_memberships = [m for m in policy.memberships(request.user) if m.role == "chair"]
+    chair_memberships = policy.meeting_chair_memberships(request.user)
     if not chair_memberships:
         raise Http404("No such page.")
     form = forms.ScheduleForm(request.POST or None)

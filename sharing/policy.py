@@ -712,15 +712,32 @@ def can_review_break_glass(user: Any, glass: BreakGlass) -> bool:
     return has_role(user, Role.CHAIR, lead) or has_role(user, Role.AUDITOR, lead)
 
 
+def break_glass_reviewer_agencies(user: Any) -> frozenset[int]:
+    """Lead agencies whose break-glass use this user reviews (as a chair or an auditor there)."""
+    return agency_ids(user, [Role.CHAIR, Role.AUDITOR])
+
+
 def break_glass_review_queue(user: Any) -> QuerySet[BreakGlass]:
     """Break-glass uses waiting for review by this user (lead agency chair or auditor)."""
-    reviewers_of = agency_ids(user, [Role.CHAIR, Role.AUDITOR])
-    return BreakGlass.objects.filter(case__lead_agency_id__in=reviewers_of, reviewed_at__isnull=True)
+    return BreakGlass.objects.filter(
+        case__lead_agency_id__in=break_glass_reviewer_agencies(user), reviewed_at__isnull=True
+    )
+
+
+def break_glass_reviewed_by_my_agencies(user: Any) -> QuerySet[BreakGlass]:
+    """Break-glass uses already reviewed, on cases led by the agencies this user reviews for."""
+    return BreakGlass.objects.filter(
+        case__lead_agency_id__in=break_glass_reviewer_agencies(user), reviewed_at__isnull=False
+    )
 
 
 def can_view_break_glass(user: Any, glass: BreakGlass) -> bool:
-    reviewers_of = agency_ids(user, [Role.CHAIR, Role.AUDITOR])
-    return glass.user_id == user.pk or glass.case.lead_agency_id in reviewers_of
+    return glass.user_id == user.pk or glass.case.lead_agency_id in break_glass_reviewer_agencies(user)
+
+
+def meeting_chair_memberships(user: Any) -> list[Membership]:
+    """The memberships in which this user may schedule and chair case reviews."""
+    return [m for m in memberships(user) if m.role == Role.CHAIR]
 
 
 # --- shares and disclosures of one case --------------------------------------------------------

@@ -295,12 +295,11 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 def break_glass_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
-    reviewers_of = policy.agency_ids(user, [Role.CHAIR, Role.AUDITOR])
-    if not reviewers_of:
+    if not policy.break_glass_reviewer_agencies(user):
         raise Http404("Not found.")
     pending = policy.break_glass_review_queue(user).select_related("case", "user", "agency", "agreement")
     reviewed = (
-        BreakGlass.objects.filter(case__lead_agency_id__in=reviewers_of, reviewed_at__isnull=False)
+        policy.break_glass_reviewed_by_my_agencies(user)
         .select_related("case", "user", "agency", "agreement", "reviewed_by")
         .order_by("-reviewed_at")[:50]
     )
