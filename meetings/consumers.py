@@ -5,25 +5,66 @@ re-fetch through the permission-checked views. Every connect, subscription and f
 checked by ``sharing.policy``; ``authz.changed`` (share revoked, membership ended, agreement
 suspended, agency excluded from an item, sign-out everywhere) re-checks at once and closes the
 socket with 4403 or narrows its subscriptions. Group names are built here, never taken from the client.
+
+Verdicts (the room, ``MeetingConsumer``). Re-checking before each forwarded event must not mean a
+dozen queries per event per socket (500 attendees, one decision: thousands of queries on one sync
+thread). So the room keeps the policy's answers as *verdicts*: one for the socket (session, second
+factor, memberships, named attendee: ``recheck``) and one per agenda item (``policy.agenda_item_view``
+sees content or not). A verdict is used for an event only while it is current, that is until the
+earliest of:
+
+- ``VERDICT_SECONDS`` after it was computed — the periodic re-validation (every
+  ``REVALIDATE_SECONDS``, jittered and staggered per socket) runs the full re-check and recomputes the
+  item verdicts well before that, so steady-state events do not touch the database;
+- any ``authz.changed`` event, which drops every verdict and re-checks at once (closes with 4403 or
+  narrows, as before), and any room event that changes who sees what (``agenda``, ``attendance``,
+  ``exclusion``), which drops them before the event is judged;
+- an end the policy's answer already carries: a membership's ``valid_to``, a break-glass
+  ``expires_at``. Ends that would cost a query (a share's ``valid_to``, an agreement's ``ends_on``)
+  are bounded by ``VERDICT_SECONDS``.
+
+An event arriving when the verdict has lapsed gets the full re-check first, exactly as before.
+A re-check that started before an ``authz.changed`` never stores its (older) answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 import uuid
 from typing import Any
 
 from channels.db import aclose_old_connections, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from core.events import ALLOWED_KEYS
 from sharing import policy
 
 FORBIDDEN = 4403
-REVALIDATE_SECONDS = 60  # time-based expiry (a share or agreement reaching its end) sends no event
+# Time-based expiry (a share or agreement reaching its end) sends no event: every socket re-checks in
+# full about every REVALIDATE_SECONDS (±20 %, first run staggered), and a verdict lapses after
+# VERDICT_SECONDS however the timer fares. Keep VERDICT_SECONDS above 1.2 × REVALIDATE_SECONDS.
+REVALIDATE_SECONDS = 30.0
+VERDICT_SECONDS = 60.0
 MEETING_WIDE_KINDS = frozenset({"current_item", "started", "signed_off", "attendance", "agenda", "scheduled"})
+# Room events after which who-sees-what may differ: the verdicts are dropped before judging them.
+RESHAPING_KINDS = frozenset({"agenda", "attendance", "exclusion"})
+
+
+def _clock() -> float:
+    """Monotonic seconds for verdict lifetimes (tests move it forward)."""
+    return time.monotonic()
+
+
+def _seconds_until(moments: list[Any]) -> float:
+    """Seconds from now to the earliest of ``moments`` (datetimes, None ignored), at most VERDICT_SECONDS."""
+    now = timezone.now()
+    ends = [(m - now).total_seconds() for m in moments if m is not None]
+    return max(0.0, min([VERDICT_SECONDS, *ends]))
 
 
 def session_is_current(session: Any) -> Any:
@@ -68,14 +109,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     user: Any = None
     groups_joined: set[str]
     timer: asyncio.Task[None] | None = None
+    generation: int = 0  # bumped by drop_verdicts(); a re-check begun under an older one stores nothing
+    verdict_until: float = 0.0  # _clock() time until which the socket's last re-check holds
 
     async def connect(self) -> None:
         self.groups_joined = set()
         await aclose_old_connections()
-        self.user = await database_sync_to_async(self._load_user)()
-        if self.user is None or not await database_sync_to_async(self.authorise)():
+        lifetime = await database_sync_to_async(self._first_verdict)()
+        if lifetime is None:
             await self.close(code=FORBIDDEN)
             return
+        self.verdict_until = _clock() + lifetime
         agency_ids = await database_sync_to_async(lambda: sorted(policy.agency_ids(self.user)))()
         for group in [f"user.{self.user.pk}", *(f"agency.{a}" for a in agency_ids), *self.initial_groups()]:
             await self.join(group)
@@ -83,8 +127,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.timer = asyncio.ensure_future(self._revalidate_periodically())
 
     async def _revalidate_periodically(self) -> None:
+        # The first run is staggered so that sockets opened together do not re-check together.
+        delay = REVALIDATE_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 - spreading load, not a secret
         while True:
-            await asyncio.sleep(REVALIDATE_SECONDS)
+            await asyncio.sleep(delay)
+            delay = REVALIDATE_SECONDS * random.uniform(0.8, 1.2)  # noqa: S311
             if not await self.recheck():
                 await self.forbid()
                 return
@@ -101,6 +148,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.timer is not None and self.timer is not asyncio.current_task():
             self.timer.cancel()
         self.timer = None
+
+    def _first_verdict(self) -> float | None:
+        self.user = self._load_user()
+        if self.user is None or not self.authorise():
+            return None
+        return self._verdict_lifetime()
+
+    def _verdict_lifetime(self) -> float:
+        """How long the socket's verdict holds: VERDICT_SECONDS, or less if a membership ends sooner."""
+        return _seconds_until([m.valid_to for m in policy.memberships(self.user)])
 
     def _load_user(self) -> Any:
         session = self.scope.get("session")
@@ -130,21 +187,43 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.leave(group)
 
     async def recheck(self) -> bool:
-        """Drop cached memberships and check the session and the subscription again."""
-        await aclose_old_connections()
+        """Drop cached memberships and check the session and the subscription again.
 
-        def check() -> bool:
+        On success the socket's verdict is renewed (see the module docstring), unless an
+        ``authz.changed`` arrived while the check ran: its answer may predate the change.
+        """
+        await aclose_old_connections()
+        generation = self.generation
+
+        def check() -> float | None:
             if self.user is not None:
                 policy.forget(self.user)
             user = session_is_current(self.scope.get("session"))
             if user is None or user.pk != self.user.pk:
-                return False
+                return None
             self.user = user
-            return self.authorise()
+            if not self.authorise():
+                return None
+            return self._verdict_lifetime()
 
-        return await database_sync_to_async(check)()
+        lifetime = await database_sync_to_async(check)()
+        if lifetime is None:
+            self.verdict_until = 0.0
+            return False
+        if generation == self.generation:
+            self.verdict_until = _clock() + lifetime
+        return True
+
+    def verdict_is_current(self) -> bool:
+        return _clock() < self.verdict_until
+
+    def drop_verdicts(self) -> None:
+        """Forget every verdict: the next event re-checks in full, and older re-checks store nothing."""
+        self.generation += 1
+        self.verdict_until = 0.0
 
     async def authz_changed(self, event: dict[str, Any]) -> None:
+        self.drop_verdicts()
         if not await self.recheck():
             await self.forbid()
             return
@@ -172,6 +251,11 @@ class MeetingConsumer(LiveConsumer):
     """``ws/meetings/<uuid>/``: the live room. Only the meeting's named attendees connect."""
 
     meeting: Any = None
+    item_verdicts: dict[str, tuple[bool, float]]  # item id → (sees content, _clock() time it holds until)
+
+    async def connect(self) -> None:
+        self.item_verdicts = {}
+        await super().connect()
 
     def authorise(self) -> bool:
         from .models import Meeting
@@ -186,24 +270,67 @@ class MeetingConsumer(LiveConsumer):
     def initial_groups(self) -> list[str]:
         return [f"meeting.{self.meeting.pk}"]
 
-    def _may_receive(self, event: dict[str, Any]) -> bool:
-        """Item events reach only attendees who see that item's content."""
+    def _item_verdict(self, item_id: str) -> tuple[bool, float]:
+        """Whether this attendee sees the item's content (``policy.agenda_item_view``), and for how long."""
+        from .models import AgendaItem
+
+        item = (
+            AgendaItem.objects.filter(pk=item_id, meeting=self.meeting)
+            .select_related("case")
+            .prefetch_related("excluded_agencies")
+            .first()
+        )
+        if item is None:
+            return False, VERDICT_SECONDS
+        view = policy.agenda_item_view(self.user, self.meeting, item)
+        if view is None or not view.sees_content:
+            return False, VERDICT_SECONDS
+        access = view.access
+        return True, _seconds_until([access.break_glass_expires_at if access is not None else None])
+
+    async def _may_receive(self, event: dict[str, Any]) -> bool:
+        """Item events reach only attendees who see that item's content (a current verdict, or a fresh one).
+
+        An item verdict never outlives the socket verdict it was computed under.
+        """
         item_id = event.get("item_id")
         if not item_id or event.get("kind") in MEETING_WIDE_KINDS:
             return True
-        from .models import AgendaItem
+        key = str(item_id)
+        cached = self.item_verdicts.get(key)
+        if cached is not None and _clock() < cached[1]:
+            return cached[0]
+        generation = self.generation
+        sees, lifetime = await database_sync_to_async(self._item_verdict)(key)
+        if generation == self.generation:
+            self.item_verdicts[key] = (sees, min(_clock() + lifetime, self.verdict_until))
+        return sees
 
-        item = AgendaItem.objects.filter(pk=item_id, meeting=self.meeting).select_related("case").first()
-        if item is None:
-            return event.get("kind") == "agenda"
-        view = policy.agenda_item_view(self.user, self.meeting, item)
-        return view is not None and view.sees_content
+    def drop_verdicts(self) -> None:
+        super().drop_verdicts()
+        self.item_verdicts = {}
+
+    async def revalidated(self) -> None:
+        """After the periodic full re-check: recompute the item verdicts in hand, so they stay current."""
+        generation = self.generation
+
+        def recompute() -> dict[str, tuple[bool, float]]:
+            return {key: self._item_verdict(key) for key in list(self.item_verdicts)}
+
+        fresh = await database_sync_to_async(recompute)()
+        if generation == self.generation:
+            until = _clock()
+            self.item_verdicts = {
+                k: (sees, min(until + seconds, self.verdict_until)) for k, (sees, seconds) in fresh.items()
+            }
 
     async def meeting_changed(self, event: dict[str, Any]) -> None:
-        if not await self.recheck():
+        if event.get("kind") in RESHAPING_KINDS:
+            self.drop_verdicts()
+        if not self.verdict_is_current() and not await self.recheck():
             await self.forbid()
             return
-        if await database_sync_to_async(self._may_receive)(event):
+        if await self._may_receive(event):
             await self.send_json(_clean(event))
 
     async def narrow(self) -> None:
