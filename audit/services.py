@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
@@ -16,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Exists, Max, Min, Model, OuterRef
 from django.utils import timezone
 
 from config.keyfiles import read_or_create
@@ -27,7 +28,6 @@ from .chain import (
     FIELDS,
     GENESIS,
     CheckpointError,
-    JsonCanon,
     canonical,
     chain_hash,
     key_id_for,
@@ -252,58 +252,6 @@ class VerifyResult:
 
 Row = tuple[int, str, str, bool, bytes]  # seq, prev_hash, hash, event exists, canonical bytes
 
-# PostgreSQL walk: one indexed keyset chunk per query. The database assembles the canonical text of
-# every scalar field itself (to_json escapes strings exactly as Python's json does; timestamps by
-# to_char), leaving Python only the three JSON fields, normalised through a memo: no model instance,
-# no dict and no per-field call per event. Sealing uses the ORM and Python (canonical()), so each
-# verification is also an independent cross-check of the two encoders.
-_PG_WALK = """
-SELECT s.seq, s.prev_hash, s.hash, e.id IS NOT NULL,
-  '{"actor_agency_id":' || coalesce(e.actor_agency_id::text, 'null')
-  || ',"actor_id":' || coalesce(e.actor_id::text, 'null')
-  || ',"actor_role":' || to_json(e.actor_role)::text
-  || ',"actor_username":' || to_json(e.actor_username)::text
-  || ',"agreement_id":' || coalesce(to_json(e.agreement_id)::text, 'null')
-  || ',"case_id":' || coalesce(to_json(e.case_id)::text, 'null')
-  || ',"categories":',
-  e.categories,
-  ',"client_ip":' || coalesce(to_json(e.client_ip)::text, 'null') || ',"detail":',
-  e.detail,
-  ',"id":' || e.id::text
-  || ',"justification":' || to_json(e.justification)::text
-  || ',"object_id":' || to_json(e.object_id)::text
-  || ',"object_type":' || to_json(e.object_type)::text
-  || ',"occurred_at":"' || to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  || '","op":' || to_json(e.op)::text
-  || ',"outcome":' || to_json(e.outcome)::text
-  || ',"recipients":',
-  e.recipients,
-  ',"request_id":' || to_json(e.request_id)::text || ',"seq":' || s.seq::text
-  || ',"share_id":' || coalesce(to_json(e.share_id)::text, 'null') || '}'
-FROM audit_auditseal s LEFT JOIN audit_auditevent e ON e.id = s.event_id
-WHERE s.seq > %s ORDER BY s.seq LIMIT %s
-"""
-
-
-def _walk_postgresql(chunk: int) -> Iterator[list[Row]]:
-    canon = JsonCanon()
-    last = 0
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_WALK, [last, chunk])
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        out: list[Row] = []
-        for seq, prev_hash, digest, exists, p1, categories, p2, detail, p3, recipients, p4 in rows:
-            if exists and p1 is not None and p3 is not None:
-                text = p1 + canon(categories) + p2 + canon(detail) + p3 + canon(recipients) + p4
-                out.append((seq, prev_hash, digest, True, text.encode("utf-8")))
-            else:  # deleted, or a NOT NULL column emptied by someone who altered the schema
-                out.append((seq, prev_hash, digest, bool(exists), b""))
-        yield out
-        last = rows[-1][0]
-
 
 def _walk_generic(chunk: int) -> Iterator[list[Row]]:
     last = 0
@@ -327,11 +275,9 @@ def _walk_generic(chunk: int) -> Iterator[list[Row]]:
         last = seals[-1][0]
 
 
-def walk_chain(chunk: int = 20_000) -> Iterator[list[Row]]:
-    """The sealed chain in seq order, as chunks of rows: memory stays flat however long the chain."""
-    if connection.vendor == "postgresql":
-        return _walk_postgresql(chunk)
-    return _walk_generic(min(chunk, 5_000))
+def walk_chain(chunk: int = 5_000) -> Iterator[list[Row]]:
+    """The sealed chain in seq order, encoded in Python, as chunks: memory stays flat however long."""
+    return _walk_generic(chunk)
 
 
 def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyResult | None]:
@@ -357,43 +303,267 @@ def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyRe
     return heads, None
 
 
-def verify_chain(progress: Callable[[int], object] | None = None, chunk: int = 20_000) -> VerifyResult:
-    """Walk the whole chain and check every checkpoint. Names the first sequence number that is wrong.
+def _missing(expected: int) -> VerifyResult:
+    return VerifyResult(False, expected - 1, f"Sequence {expected} is missing.", expected)
 
-    Detects an event changed (its hash no longer matches), deleted (its seal points at nothing, or a
-    seal is missing), reordered (hash mismatch: the seq and id are hashed), or inserted (an event in
-    no chain position and not waiting to be sealed). A checkpoint beyond the end of the chain means
-    the tail was cut off.
-    """
-    checkpoints, failure = _checkpoints(verify_key())
-    if failure is not None:
-        return _finish(failure)
+
+def _deleted(seq: int) -> VerifyResult:
+    return VerifyResult(False, seq - 1, f"Event at sequence {seq} was deleted.", seq)
+
+
+def _changed(seq: int) -> VerifyResult:
+    return VerifyResult(False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq)
+
+
+def _off_checkpoint(seq: int) -> VerifyResult:
+    return VerifyResult(False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq)
+
+
+def _verify_in_python(
+    checkpoints: dict[int, str], progress: Callable[[int], object] | None, chunk: int
+) -> VerifyResult | int:
+    """Walk the chain encoding every event in Python. Returns the failure, or how many events verified."""
     prev = GENESIS
     expected = 0
     for rows in walk_chain(chunk):
         for seq, prev_hash, digest, exists, encoded in rows:
             expected += 1
             if seq != expected:
-                return _finish(
-                    VerifyResult(False, expected - 1, f"Sequence {expected} is missing.", expected)
-                )
+                return _missing(expected)
             if not exists:
-                return _finish(VerifyResult(False, seq - 1, f"Event at sequence {seq} was deleted.", seq))
+                return _deleted(seq)
             if prev_hash != prev or sha256(bytes.fromhex(prev) + encoded).hexdigest() != digest:
-                return _finish(
-                    VerifyResult(
-                        False, seq - 1, f"Event at sequence {seq} was changed, inserted or reordered.", seq
-                    )
-                )
+                return _changed(seq)
             if seq in checkpoints and checkpoints[seq] != digest:
-                return _finish(
-                    VerifyResult(
-                        False, seq - 1, f"The chain at sequence {seq} disagrees with its checkpoint.", seq
-                    )
-                )
+                return _off_checkpoint(seq)
             prev = digest
         if progress is not None:
             progress(len(rows))
+    return expected
+
+
+# PostgreSQL: every seal is checked in the database, one seq range per query. A seal stores its
+# prev_hash, so each row is checked on its own (SHA-256 of prev_hash ‖ canonical text = hash) and
+# continuity separately (prev_hash = the previous row's hash, seq = the previous seq + 1); the window
+# starts one row before the range to see across its lower edge. The canonical text is assembled in
+# SQL: to_json escapes strings exactly as Python's json does, timestamps come from to_char, and the
+# three JSON fields go through convene_audit_json (audit/migrations/0003) once per distinct value in
+# the range (a jsonb object maps each raw text to its canonical text). Only rows that fail a check
+# come back (plus the range's last row and the checkpointed rows), so memory stays flat; a row whose
+# hash fails is re-checked by the Python encoder (canonical(), as sealing uses) before it is
+# reported, because PostgreSQL prints some numbers differently (0.00001 for Python's 1e-05).
+_PG_CHECK = """
+WITH r AS MATERIALIZED (
+  SELECT s.seq, s.prev_hash, s.hash, s.lag_seq, s.lag_hash, s.last, e.id, e.actor_agency_id,
+    e.actor_id, e.actor_role, e.actor_username, e.agreement_id, e.case_id,
+    e.categories::text AS categories, e.client_ip, e.detail::text AS detail, e.justification,
+    e.object_id, e.object_type, e.occurred_at, e.op, e.outcome, e.recipients::text AS recipients,
+    e.request_id, e.share_id
+  FROM (
+    SELECT seq, event_id, prev_hash, hash, lag(seq) OVER w AS lag_seq, lag(hash) OVER w AS lag_hash,
+      lead(seq) OVER w IS NULL AS last
+    FROM audit_auditseal WHERE seq >= %(low)s - 1 AND seq < %(high)s
+    WINDOW w AS (ORDER BY seq)
+  ) AS s LEFT JOIN audit_auditevent e ON e.id = s.event_id
+), memo AS (
+  SELECT jsonb_object_agg(v, convene_audit_json(v::jsonb)) AS canonical FROM (
+    SELECT categories AS v FROM r UNION SELECT detail FROM r UNION SELECT recipients FROM r
+  ) AS distinct_values WHERE v IS NOT NULL
+), checked AS (
+  SELECT r.seq, r.id, r.lag_seq, r.lag_hash, r.prev_hash, r.hash, r.last,
+    CASE WHEN length(r.prev_hash) = 64 AND r.prev_hash ~ '^[0-9a-f]*$' THEN
+      encode(sha256(decode(r.prev_hash, 'hex') || convert_to(concat(
+        '{"actor_agency_id":', coalesce(r.actor_agency_id::text, 'null'),
+        ',"actor_id":', coalesce(r.actor_id::text, 'null'),
+        ',"actor_role":', to_json(r.actor_role),
+        ',"actor_username":', to_json(r.actor_username),
+        ',"agreement_id":', coalesce('"' || r.agreement_id::text || '"', 'null'),
+        ',"case_id":', coalesce('"' || r.case_id::text || '"', 'null'),
+        ',"categories":', memo.canonical ->> r.categories,
+        ',"client_ip":', coalesce(to_json(r.client_ip)::text, 'null'),
+        ',"detail":', memo.canonical ->> r.detail,
+        ',"id":', r.id,
+        ',"justification":', to_json(r.justification),
+        ',"object_id":', to_json(r.object_id),
+        ',"object_type":', to_json(r.object_type),
+        ',"occurred_at":"', to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        '","op":', to_json(r.op),
+        ',"outcome":', to_json(r.outcome),
+        ',"recipients":', memo.canonical ->> r.recipients,
+        ',"request_id":', to_json(r.request_id),
+        ',"seq":', r.seq,
+        ',"share_id":', coalesce('"' || r.share_id::text || '"', 'null'),
+        '}'), 'UTF8')), 'hex')
+    END IS NOT DISTINCT FROM r.hash AS hash_ok
+  FROM r CROSS JOIN memo
+  WHERE r.seq >= %(low)s
+)
+SELECT seq, id, lag_seq, lag_hash, prev_hash, hash, last, hash_ok FROM checked
+WHERE NOT hash_ok OR last OR id IS NULL OR seq = ANY(%(checkpoints)s)
+  OR lag_seq IS DISTINCT FROM seq - 1 OR prev_hash IS DISTINCT FROM coalesce(lag_hash, %(genesis)s)
+ORDER BY seq
+"""
+# Flagged row: seq, event id (None: deleted), previous seq and hash in the window, prev_hash, hash,
+# whether it is the range's last row, whether the SQL hash check passed.
+Flagged = tuple[int, int | None, int | None, str | None, str, str, bool, bool]
+# The lag/continuity filter also flags seq 1 (no previous row): _judge accepts it against GENESIS.
+
+
+def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagged]:
+    """Check seals low <= seq < high in the database (this thread's connection)."""
+    params: dict[str, Any] = {"low": low, "high": high, "checkpoints": checkpoint_seqs, "genesis": GENESIS}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The range's rows stay in memory, its seals are read in seq order from the primary key (no
+        # sort), and JIT compiling would cost more than it saves.
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off")
+        cursor.execute(_PG_CHECK, params)
+        return cursor.fetchall()
+
+
+def _python_agrees(seq: int, event_id: int, prev_hash: str, digest: str) -> bool:
+    """The authoritative check of one row: the event through the ORM and audit.chain, as sealing does."""
+    event = AuditEvent.objects.filter(id=event_id).values(*EVENT_FIELDS).first()
+    if event is None:
+        return False
+    try:
+        return chain_hash(prev_hash, canonical(event, seq)) == digest
+    except ValueError:  # prev_hash is not hex
+        return False
+
+
+def _judge(row: Flagged, checkpoints: dict[int, str]) -> VerifyResult | None:
+    """The verdict on one flagged row, in the same order of checks as the Python walk."""
+    seq, event_id, lag_seq, lag_hash, prev_hash, digest, _last, hash_ok = row
+    if lag_seq is None and seq != 1:  # the seal just before this range is missing
+        before = AuditSeal.objects.filter(seq__lt=seq).order_by("-seq").values_list("seq", flat=True).first()
+        return _missing((before or 0) + 1)
+    if lag_seq is not None and seq != lag_seq + 1:
+        return _missing(lag_seq + 1)
+    if event_id is None:
+        return _deleted(seq)
+    prev = GENESIS if lag_seq is None else lag_hash
+    if prev_hash != prev or not (hash_ok or _python_agrees(seq, event_id, prev_hash, digest)):
+        return _changed(seq)
+    if seq in checkpoints and checkpoints[seq] != digest:
+        return _off_checkpoint(seq)
+    return None
+
+
+def _ranges_in_threads(
+    lows: range, check: Callable[[int], list[Flagged]], workers: int
+) -> Generator[tuple[int, list[Flagged]]]:
+    """``(low, check(low))`` in order, computed by ``workers`` threads on their own connections.
+
+    At most two ranges per worker are computed ahead of the consumer, so memory stays flat; when
+    the consumer stops early the workers finish their current range and close their connections.
+    """
+    done: dict[int, tuple[list[Flagged] | None, BaseException | None]] = {}
+    state = {"next": 0, "consumed": 0, "stop": False}
+    cond = threading.Condition()
+    ahead = 2 * workers
+
+    def work() -> None:
+        try:
+            while True:
+                with cond:
+                    while not state["stop"] and state["next"] - state["consumed"] >= ahead:
+                        cond.wait()
+                    if state["stop"] or state["next"] >= len(lows):
+                        return
+                    index = state["next"]
+                    state["next"] += 1
+                try:
+                    outcome: tuple[list[Flagged] | None, BaseException | None] = (check(lows[index]), None)
+                except BaseException as exc:  # handed to the consumer, which re-raises it
+                    outcome = (None, exc)
+                with cond:
+                    done[index] = outcome
+                    cond.notify_all()
+        finally:
+            connections[DEFAULT_DB_ALIAS].close()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"audit-verify-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for index, low in enumerate(lows):
+            with cond:
+                while index not in done:
+                    cond.wait()
+                rows, error = done.pop(index)
+                state["consumed"] = index + 1
+                cond.notify_all()
+            if error is not None:
+                raise error
+            assert rows is not None
+            yield low, rows
+    finally:
+        with cond:
+            state["stop"] = True
+            cond.notify_all()
+        for thread in threads:
+            thread.join()
+
+
+def _verify_in_postgresql(
+    checkpoints: dict[int, str], progress: Callable[[int], object] | None, chunk: int, workers: int
+) -> VerifyResult | int:
+    """Check the chain in PostgreSQL, ranges in parallel. Returns the failure, or how many verified."""
+    bounds = AuditSeal.objects.aggregate(first=Min("seq"), last=Max("seq"))
+    first, last = bounds["first"], bounds["last"]
+    if last is None:
+        return 0
+    if first != 1:
+        return _missing(1)
+    lows = range(1, last + 1, chunk)
+    by_range: dict[int, list[int]] = {}
+    for seq in checkpoints:
+        if 1 <= seq <= last:
+            by_range.setdefault((seq - 1) // chunk, []).append(seq)
+
+    def check(low: int) -> list[Flagged]:
+        return _check_range(low, low + chunk, by_range.get((low - 1) // chunk, []))
+
+    # Other connections cannot see the caller's uncommitted transaction: stay on its connection then.
+    if workers > 1 and len(lows) > 1 and not connection.in_atomic_block:
+        results: Generator[tuple[int, list[Flagged]]] = _ranges_in_threads(lows, check, workers)
+    else:
+        results = ((low, check(low)) for low in lows)
+    verified = 0
+    for low, rows in results:
+        for row in rows:
+            failure = _judge(row, checkpoints)
+            if failure is not None:
+                results.close()  # stops the workers
+                return failure
+            if row[6]:  # the range's last row: everything from low to it is verified
+                verified = row[0]
+        if progress is not None:
+            progress(max(0, verified - low + 1))
+    return verified
+
+
+def verify_chain(
+    progress: Callable[[int], object] | None = None, chunk: int = 20_000, workers: int = 2
+) -> VerifyResult:
+    """Walk the whole chain and check every checkpoint. Names the first sequence number that is wrong.
+
+    Detects an event changed (its hash no longer matches), deleted (its seal points at nothing, or a
+    seal is missing), reordered (hash mismatch: the seq and id are hashed), or inserted (an event in
+    no chain position and not waiting to be sealed). A checkpoint beyond the end of the chain means
+    the tail was cut off. On PostgreSQL the chain is checked in the database, ``chunk`` seals per
+    query on up to ``workers`` connections; elsewhere each event is encoded in Python.
+    """
+    checkpoints, failure = _checkpoints(verify_key())
+    if failure is not None:
+        return _finish(failure)
+    if connection.vendor == "postgresql":
+        outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers)
+    else:
+        outcome = _verify_in_python(checkpoints, progress, min(chunk, 5_000))
+    if isinstance(outcome, VerifyResult):
+        return _finish(outcome)
+    expected = outcome
     beyond = max(checkpoints, default=0)
     if beyond > expected:
         return _finish(
