@@ -46,9 +46,12 @@ def _fresh_policy_caches() -> Any:
 
 @pytest.fixture
 def world(db: Any) -> Any:
+    from sharing.policy import view_permission_id
     from tests.world import build_world
 
-    return build_world()
+    world = build_world()
+    view_permission_id()  # looked up once per process in production; once per test here
+    return world
 
 
 def _verify(client: Any, user: Any) -> Any:

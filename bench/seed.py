@@ -51,6 +51,7 @@ from cases.models import Case, Nominal, Note, Referral, RiskAssessment, Victim
 from core.categories import DEFAULT_MATRIX, AgencyType
 from keystore.fields import EncryptedField
 from keystore.keyring import create_data_keys
+from sharing import visibility
 from sharing.models import AgreementParty, CaseGroupObjectPermission, CaseShare, SharingAgreement
 from sharing.services import do_change_agreement_status, do_create_agreement, do_sign_agreement
 
@@ -394,6 +395,7 @@ def seed(size: Size, progress: bool = True, rng_seed: int = 2026) -> SeedResult:
     builder.users_and_memberships()
     builder.cases()
     builder.consultations()
+    visibility.rebuild()  # the case-list candidate rows for the bulk-loaded cases and shares
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # planner statistics for the bulk-loaded tables
             cursor.execute("ANALYZE")

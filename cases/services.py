@@ -20,6 +20,7 @@ from audit.services import record_event
 from core.errors import ConflictError, DomainError, check_version
 from core.events import send_on_commit
 from keystore.keyring import create_data_key
+from sharing import visibility
 
 from . import choices as c
 from .identifiers import (
@@ -218,6 +219,7 @@ def do_create_case(
         next_review_on=next_review_on,
     )
     case.save()
+    visibility.add(case, lead_agency.pk)
     ref = Referral(
         case=case,
         owner_agency=lead_agency,

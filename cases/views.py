@@ -130,7 +130,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(next_review_on__lte=date.fromisoformat(params["review_due"]))
         except ValueError:
             messages.error(request, "Give the review date as YYYY-MM-DD.")
-    page = Paginator(qs.order_by("-created_at", "-id"), 50).get_page(params.get("page"))
+    page = Paginator(qs.order_by(*policy.LIST_ORDER), 50).get_page(params.get("page"))
     rows = reading.read_case_list(request.user, list(page.object_list))
     return render(
         request,

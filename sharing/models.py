@@ -240,3 +240,32 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseVisibility(models.Model):
+    """A candidate row: this agency may be able to see this case (it leads it, or it was shared with it,
+    or one of its people opened it by break-glass).
+
+    It is the index behind every case list, not a grant: ``sharing.policy.cases_visible_to`` still
+    applies the exact rule (live share, agreement in force, guardian row, unexpired break-glass) to
+    each candidate, so a stale row hides nothing and shows nothing. What matters is that a row exists
+    for every case an agency may see; the services that give access write it in their transaction
+    (``sharing.visibility``). Its ``(agency, newest first)`` index lets PostgreSQL read a page of an
+    agency's cases as a range instead of testing every case against every share.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visibility")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    case_created_at = models.DateTimeField(help_text="A copy of the case's created_at, for the index.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "case"], name="visibility_agency_case_unique")
+        ]
+        indexes = [
+            models.Index(fields=["agency", "-case_created_at", "-case"], name="visibility_agency_newest_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} candidate for agency {self.agency_id}"

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -36,6 +36,7 @@ from .models import (
     CaseGroupObjectPermission,
     CaseShare,
     CaseUserObjectPermission,
+    CaseVisibility,
     SharingAgreement,
 )
 
@@ -86,7 +87,13 @@ def memberships(user: Any) -> list[Membership]:
         return []
     cache = _cache(user)
     if "memberships" not in cache:
-        cache["memberships"] = list(Membership.objects.active().filter(user=user).select_related("agency"))
+        glass = BreakGlass.objects.filter(user_id=OuterRef("user_id"), expires_at__gt=timezone.now())
+        cache["memberships"] = list(
+            Membership.objects.active()
+            .filter(user=user)
+            .select_related("agency")
+            .annotate(holds_break_glass=Exists(glass))  # lets case lists skip the break-glass rule
+        )
     result: list[Membership] = cache["memberships"]
     return result
 
@@ -165,16 +172,13 @@ def view_permission_id() -> int:
 
 
 def _view_permission_q(prefix: str = "") -> Q:
-    """The cases.view_case permission, as a scalar subquery (no separate query for its id).
+    """The cases.view_case permission by its id (looked up once per process, then a literal).
 
     Not a join through auth_permission and django_content_type: PostgreSQL then misestimates the
-    guardian rows and hashes the whole permission table for every case list (docs/benchmarks.md);
-    an uncorrelated subquery runs once as an InitPlan and keeps the (group, case) index in use.
+    guardian rows and hashes the whole permission table for every case list (docs/benchmarks.md).
+    A literal also spares every list the planning and building of a sub-select (docs/benchmarks.md).
     """
-    permission = Permission.objects.filter(
-        codename=VIEW_CASE_CODENAME, content_type__app_label="cases"
-    ).values("pk")[:1]
-    return Q(**{f"{prefix}permission_id": Subquery(permission)})
+    return Q(**{f"{prefix}permission_id": view_permission_id()})
 
 
 def _in_force_q(at: datetime, prefix: str = "agreement__") -> Q:
@@ -481,24 +485,58 @@ def withheld_categories(access: Access) -> dict[str, str]:
 
 
 # --- querysets ------------------------------------------------------------------------------
-def _visible_q(user: Any, at: datetime) -> Q:
-    own = content_agencies(user)
-    if not own:
+# The order of every case list, newest first: ``listed_at`` is what ``cases_visible_to`` annotates.
+LIST_ORDER = ("-listed_at", "-id")
+
+
+def _visible_q(user: Any, at: datetime | None) -> Q:
+    """The exact rule, as SQL: lead, or a live share with its guardian grant, or live break-glass.
+
+    ``at=None`` means now; then the break-glass arm is left out for a user whose memberships lookup
+    found no live break-glass (``memberships`` notes it; ``do_break_glass`` forgets the cache)."""
+    mine = _content_memberships(user)
+    if not mine:
         return Q(pk__in=[])
+    own = frozenset(mine)
+    when = at or timezone.now()
     grant = CaseGroupObjectPermission.objects.filter(
         _view_permission_q(),
         content_object_id=OuterRef("case_id"),
-        group_id=OuterRef("agency__group_id"),
+        group_id__in=sorted({m.agency.group_id for m in mine.values()}),
     )
-    share = CaseShare.objects.live(at).filter(case_id=OuterRef("pk"), agency_id__in=own).filter(Exists(grant))
-    glass = _live_break_glass(at).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
-    return Q(lead_agency_id__in=own) | Exists(share) | Exists(glass)
+    share = (
+        CaseShare.objects.live(when).filter(case_id=OuterRef("pk"), agency_id__in=own).filter(Exists(grant))
+    )
+    rule = Q(lead_agency_id__in=own) | Exists(share)
+    if at is not None or _may_have_break_glass(user):
+        glass = _live_break_glass(when).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
+        rule |= Exists(glass)
+    return rule
+
+
+def _may_have_break_glass(user: Any) -> bool:
+    """Whether the memberships lookup saw an unexpired break-glass row of this user's."""
+    return any(getattr(m, "holds_break_glass", True) for m in memberships(user))
 
 
 def cases_visible_to(user: Any, at: datetime | None = None) -> QuerySet[Case]:
-    """Every case the user may see, as one SQL query (semi-joins over shares and guardian rows)."""
-    at = at or timezone.now()
-    return Case.objects.filter(_visible_q(user, at), erased_at__isnull=True)
+    """Every case the user may see, as one SQL query, annotated ``listed_at`` for ``LIST_ORDER``.
+
+    The exact rule is ``_visible_q``; the candidate rows (``CaseVisibility``) only narrow where it is
+    tested. For a member of one agency the candidates are joined and ``listed_at`` is their copy of
+    the case's created_at, so a list in ``LIST_ORDER`` reads that agency's index range newest first
+    and stops after a page (docs/benchmarks.md); a member of several agencies gets a semi-join (no
+    duplicate rows) and ``listed_at`` is the case's own created_at.
+    """
+    own = content_agencies(user)
+    visible = Case.objects.filter(_visible_q(user, at), erased_at__isnull=True)
+    if len(own) == 1:
+        (agency_id,) = own
+        return visible.filter(visibility__agency_id=agency_id).annotate(
+            listed_at=F("visibility__case_created_at")
+        )
+    candidates = CaseVisibility.objects.filter(case_id=OuterRef("pk"), agency_id__in=own)
+    return visible.filter(Exists(candidates)).annotate(listed_at=F("created_at"))
 
 
 def shared_with_my_agency(user: Any) -> QuerySet[Case]:
@@ -512,9 +550,9 @@ def cases_with_category_visible_to(
     """Visible cases where the user's access gives at least ``minimum`` of ``category`` — the queryset
     form of ``case_access(user, case).level(category) >= minimum`` (for dashboards' aggregates, e.g.
     actions are C5). Constant queries: the visible cases' query plus up to four small lookups."""
-    at = at or timezone.now()
     mine = _content_memberships(user)
     visible = cases_visible_to(user, at)
+    at = at or timezone.now()
     if not mine:
         return visible
     own = frozenset(mine)

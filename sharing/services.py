@@ -22,7 +22,7 @@ from core.categories import ALL_CATEGORIES, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
 
-from . import policy
+from . import policy, visibility
 from .models import (
     AGREEMENT_TRANSITIONS,
     AgreementParty,
@@ -286,6 +286,7 @@ def do_share_case(
         shared_by=acting_user,
     )
     assign_perm(VIEW_CASE, agency.group, case)
+    visibility.add(case, agency.pk)
     record_event(
         Op.SHARE_GRANTED,
         actor=acting_user,
@@ -320,6 +321,7 @@ def do_revoke_share(
     ).exists()
     if not still_shared:
         remove_perm(VIEW_CASE, share.agency.group, share.case)
+        visibility.prune(share.case_id, share.agency_id)
     record_event(
         Op.SHARE_REVOKED,
         actor=acting_user,
@@ -382,6 +384,7 @@ def do_break_glass(
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
+    visibility.add(case, agency.pk)
     membership = policy.primary_membership(user, agency.pk)
     record_event(
         Op.BREAK_GLASS,

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import Agency, User
+from core.pagination import KeysetPagination
 from sharing import policy
 from sharing.policy import Access
 
@@ -47,10 +48,17 @@ LIST_PARAMETERS = [
 ]
 
 
+class CaseListPagination(KeysetPagination):
+    """Newest first, in the order the policy's visible-cases query is indexed for."""
+
+    ordering = policy.LIST_ORDER
+
+
 class CaseViewSet(viewsets.GenericViewSet):
     """Cases the user may see; sub-resources for each part of the record."""
 
     lookup_value_regex = "[0-9a-f-]{36}"
+    pagination_class = CaseListPagination
     serializer_class = ser.CaseCreateSerializer
 
     def get_queryset(self) -> QuerySet[Case]:
