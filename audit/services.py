@@ -7,6 +7,7 @@ the action fails with it. It takes names and ids only; callers never pass a sens
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -505,6 +506,19 @@ def _ranges_in_threads(
             thread.join()
 
 
+def _sql_encoder_is_ours() -> bool:
+    """The database's convene_audit_json is the migration's, byte for byte (a superuser could swap it)."""
+    migration = importlib.import_module("audit.migrations.0003_canonical_json_function")
+    body = migration.FUNCTION.split("$$")[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE p.proname = 'convene_audit_json' AND n.nspname = current_schema()"
+        )
+        found = [row[0] for row in cursor.fetchall()]
+    return found == [body]
+
+
 def _verify_in_postgresql(
     checkpoints: dict[int, str], progress: Callable[[int], object] | None, chunk: int, workers: int
 ) -> VerifyResult | int:
@@ -557,9 +571,11 @@ def verify_chain(
     checkpoints, failure = _checkpoints(verify_key())
     if failure is not None:
         return _finish(failure)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and _sql_encoder_is_ours():
         outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers)
     else:
+        if connection.vendor == "postgresql":
+            log.warning("Audit verify: convene_audit_json is missing or altered; encoding in Python.")
         outcome = _verify_in_python(checkpoints, progress, min(chunk, 5_000))
     if isinstance(outcome, VerifyResult):
         return _finish(outcome)

@@ -22,6 +22,10 @@ def sql(statement: str, params: list[Any] | None = None) -> None:
         cursor.execute(statement, params or [])
 
 
+def seq_of(event_id: int) -> int:
+    return AuditSeal.objects.get(event_id=event_id).seq
+
+
 def event_at(seq: int) -> int:
     return AuditSeal.objects.get(seq=seq).event_id
 
@@ -184,3 +188,23 @@ def test_parallel_workers_on_their_own_connections_find_the_same_first_failure(t
     result = verify_chain(chunk=3, workers=3)
     # then the first edit is named
     assert (result.ok, result.first_bad_seq) == (False, 8)
+
+
+def test_an_altered_sql_encoder_is_not_trusted(tamper, monkeypatch) -> None:
+    # given an edited event, and a superuser who also swapped the database's canonical JSON function
+    events = make_events(3)
+    seal_pending()
+    with tamper():
+        sql("UPDATE audit_auditevent SET justification = 'x' WHERE id = %s", [events[1].id])
+    sql(
+        "CREATE OR REPLACE FUNCTION convene_audit_json(value jsonb) RETURNS text "
+        "LANGUAGE sql IMMUTABLE AS $$ SELECT value::text $$"
+    )
+
+    # then verification encodes in Python instead (no range is checked in SQL), and names the edit
+    def no_sql(*args: Any) -> None:
+        raise AssertionError("the altered function was used")
+
+    monkeypatch.setattr(services, "_check_range", no_sql)
+    result = verify_chain()
+    assert (result.ok, result.first_bad_seq) == (False, seq_of(events[1].id))
