@@ -48,8 +48,8 @@ FORBIDDEN = 4403
 # Time-based expiry (a share or agreement reaching its end) sends no event: every socket re-checks in
 # full about every REVALIDATE_SECONDS (±20 %, first run staggered), and a verdict lapses after
 # VERDICT_SECONDS however the timer fares. Keep VERDICT_SECONDS above 1.2 × REVALIDATE_SECONDS.
-REVALIDATE_SECONDS = 30.0
-VERDICT_SECONDS = 60.0
+REVALIDATE_SECONDS = 60.0
+VERDICT_SECONDS = 90.0
 MEETING_WIDE_KINDS = frozenset({"current_item", "started", "signed_off", "attendance", "agenda", "scheduled"})
 # Room events after which who-sees-what may differ: the verdicts are dropped before judging them.
 RESHAPING_KINDS = frozenset({"agenda", "attendance", "exclusion"})
