@@ -507,10 +507,10 @@ def _visible_q(user: Any, at: datetime | None) -> Q:
     share = (
         CaseShare.objects.live(when).filter(case_id=OuterRef("pk"), agency_id__in=own).filter(Exists(grant))
     )
-    rule = Q(lead_agency_id__in=own) | Exists(share)
+    rule = Q(lead_agency_id__in=own) | Q(Exists(share))
     if at is not None or _may_have_break_glass(user):
         glass = _live_break_glass(when).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
-        rule |= Exists(glass)
+        rule |= Q(Exists(glass))
     return rule
 
 
