@@ -326,9 +326,12 @@ def case_list_request(a: Actors, repeat: int) -> Figure:
     client, _ = api_client_for(a.practitioner)
     url = "/api/v1/cases/?status=active&page_size=50"
 
+    rows: list[int] = []
+
     def restricted() -> None:
         response = client.get(url)
-        assert response.status_code == 200 and len(response.json()["results"]) == 50, response.status_code
+        assert response.status_code == 200, response.status_code
+        rows.append(len(response.json()["results"]))
 
     def everything(user: Any, at: Any = None) -> Any:
         return Case.objects.filter(erased_at__isnull=True).annotate(listed_at=F("created_at"))
@@ -353,8 +356,8 @@ def case_list_request(a: Actors, repeat: int) -> Figure:
         "restricted / unrestricted",
         "≤ 1.5×",
         r / u <= 1.5,
-        "DRF test client in process with a bearer token: authentication, memberships, the policy's "
-        "page, headers, the CONSULT audit event",
+        f"{min(rows)}–{max(rows)} rows a page; DRF test client in process with a bearer token: "
+        "authentication, memberships, the policy's page, headers, the CONSULT audit event",
     )
 
 
@@ -413,44 +416,7 @@ def api_case_list_queries(a: Actors) -> Figure:
 
 
 # --- 2. case detail and encryption ----------------------------------------------------------
-def read_case_detail(user: Any, agency: Any, case_id: Any) -> int:
-    """What a case page does: access check, load the records, read every visible field, audit the read."""
-    from audit.models import Op
-    from audit.services import record_event
-    from cases.models import Note, Referral, RiskAssessment, Victim
-    from sharing import policy
-
-    policy.forget(user)
-    case, access = policy.access_case(user, case_id)
-    values = 0
-    records: list[Any] = [case.nominal]
-    records += list(Referral.objects.filter(case=case).select_related("case"))
-    records += list(Victim.objects.filter(case=case).select_related("case"))
-    records += list(RiskAssessment.objects.filter(case=case).select_related("case"))
-    records += list(Note.objects.filter(case=case).select_related("case"))
-    for record in records:
-        if not policy.can_see_record(access, record):
-            continue
-        for name in policy.visible_fields(access, record):
-            if getattr(record, name, None) is not None:
-                values += 1
-    record_event(
-        Op.CONSULT,
-        actor=user,
-        agency=agency,
-        role=access.role,
-        obj=case,
-        case_id=case.pk,
-        categories=access.categories,
-        justification=access.justification,
-        share_id=access.share_ids[0] if access.share_ids else None,
-    )
-    return values
-
-
 def bench_detail(a: Actors, repeat: int) -> list[Figure]:
-    from django.db import transaction
-
     from keystore import fields as kf
     from keystore.keyring import dek_cache
 
@@ -477,6 +443,13 @@ def bench_detail(a: Actors, repeat: int) -> list[Figure]:
     if not cases:
         return [Figure("detail_crypto_share", "Case detail", None, "%", note="SKIPPED: no visible case")]
     totals, crypto, aes = [], [], []
+    client, _ = api_client_for(a.practitioner)
+    client.get("/api/v1/cases/?page_size=1")  # the token's first use is recorded once, not per request
+
+    def read(case_id: Any) -> None:
+        response = client.get(f"/api/v1/cases/{case_id}/")
+        assert response.status_code == 200, response.status_code
+
     kf.EncryptedField.decrypt = timed_decrypt  # type: ignore[method-assign]
     kf.decrypt_value = timed_aes  # type: ignore[assignment]
     try:
@@ -485,8 +458,7 @@ def bench_detail(a: Actors, repeat: int) -> list[Figure]:
             dek_cache.clear()  # a case page usually needs keys not yet in the cache: count the unwrap
             spent.update(decrypt=0.0, aes=0.0, values=0)
             start = time.perf_counter()
-            with transaction.atomic():
-                read_case_detail(a.practitioner, a.agency, case_id)
+            read(case_id)
             elapsed = time.perf_counter() - start
             if i == 0:
                 continue  # warm-up
@@ -502,16 +474,19 @@ def bench_detail(a: Actors, repeat: int) -> list[Figure]:
     figures = [
         Figure(
             "detail_crypto_share",
-            "Case detail read: share of time in decryption (key unwrap + AES-GCM + decode)",
+            "Case detail request (GET /api/v1/cases/<id>/): share of time in decryption "
+            "(key unwrap + AES-GCM + decode)",
             c,
             "%",
             c_spread,
             t * 1000,
-            "whole read (ms)",
+            "whole request (ms)",
             (t_spread[0] * 1000, t_spread[1] * 1000),
             target="≤ 10%",
             met=c <= 10,
-            note=f"AES-GCM alone {g:.1f}%; cold data-key cache each read; {spent['values']} values last read",
+            note=f"AES-GCM alone {g:.1f}%; cold data-key cache each request; {spent['values']} values "
+            "decrypted in the last; DRF test client in process with a bearer token (authentication, access "
+            "check, every part of the record the viewer may see, the CONSULT event)",
         )
     ]
     figures.append(bench_field_vs_fernet(a, repeat))
@@ -1186,7 +1161,6 @@ def prod_env(db_url: str, keys_url: str, redis_url: str, prefix: str) -> dict[st
         CONVENE_CHECKPOINT_DIR=str(settings.CONVENE_CHECKPOINT_DIR),
         DATABASE_URL=db_url,
         KEYSTORE_DATABASE_URL=keys_url,
-        DATABASE_CONN_MAX_AGE="60",
         REDIS_URL=redis_url,
         CHANNELS_PREFIX=prefix,
         LOG_LEVEL="WARNING",
@@ -1238,6 +1212,10 @@ def run_wrk(
     return result
 
 
+# The production image's worker count (Dockerfile, docker-compose.yml WEB_WORKERS default).
+HTTP_WORKERS = 4
+
+
 def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> list[Figure]:
     import urllib.request
 
@@ -1246,7 +1224,7 @@ def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> lis
     if not shutil.which("gunicorn") and not (Path(sys.executable).parent / "gunicorn").exists():
         return [Figure("http", "HTTP under wrk", None, "req/s", note="SKIPPED: gunicorn is not installed")]
     _, token = api_client_for(a.practitioner)
-    server, base, log = start_asgi_server(env)
+    server, base, log = start_asgi_server(env, workers=HTTP_WORKERS)
     proto = "X-Forwarded-Proto: https"  # production settings redirect plain HTTP; TLS ends at the proxy
     try:
         tail = wait_until_healthy(server, base, log)
@@ -1283,7 +1261,8 @@ def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> lis
         figures.append(
             Figure(
                 "http_case_list",
-                "HTTP GET /api/v1/cases/ (page of 50) under wrk vs /healthz, gunicorn + 2 uvicorn workers",
+                "HTTP GET /api/v1/cases/ (page of 50) under wrk vs /healthz, "
+                f"gunicorn + {HTTP_WORKERS} uvicorn workers",
                 l_rps,
                 "req/s",
                 l_spread,
@@ -1323,7 +1302,7 @@ def bench_http(a: Actors, env: dict[str, str], seconds: int, repeat: int) -> lis
             peak,
             "MiB",
             target="(reported)",
-            note="largest of the 2 uvicorn workers",
+            note=f"largest of the {HTTP_WORKERS} uvicorn workers",
         )
     )
     return figures

@@ -14,6 +14,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env_bo
 ):
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
 
+# Connection pooling (psycopg's pool, Django ≥ 5.1). Under ASGI every request runs its synchronous
+# code in a thread of its own, so persistent connections (CONN_MAX_AGE) pile up one per thread until
+# PostgreSQL refuses clients ("too many clients already": docs/benchmarks.md); opening a fresh
+# connection per request costs a round trip and authentication. A pool per worker and database
+# hands connections back instead. DATABASE_POOL_SIZE=0 turns it off (CONN_MAX_AGE then applies).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8)
+for _database in DATABASES.values():
+    if DATABASE_POOL_SIZE > 0 and _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+        _database["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
+        }
+
 DEBUG = False
 CONVENE_CREATE_KEY_FILES = False
 CONVENE_ALLOW_DEMO_ACCOUNTS = False
