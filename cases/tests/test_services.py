@@ -400,3 +400,18 @@ def test_every_change_bumps_the_case_version_and_broadcasts_ids_only(world, monk
     )
     assert Case.objects.get(pk=case.pk).version == before + 1
     assert sent and set(sent[-1]) <= {"type", "case_id", "version", "kind", "object_id"}
+
+
+def test_list_headers_label_every_choice_as_django_does(world):
+    # given the world's case set to each status, risk level and closure reason in turn
+    from cases.models import Case
+    from cases.reading import case_header
+
+    case = Case.objects.select_related("lead_agency", "owner").get(pk=world.case.pk)
+    for field in ("status", "risk_level", "closure_reason", "forum", "mappa_level"):
+        for value, _ in Case._meta.get_field(field).flatchoices:
+            setattr(case, field, value)
+            # then the header's label is exactly what the model's get_FOO_display gives
+            assert case_header(case)[f"{field}_display"] == str(getattr(case, f"get_{field}_display")())
+    case.mappa_level = None
+    assert case_header(case)["mappa_level_display"] == str(case.get_mappa_level_display())
