@@ -249,3 +249,42 @@ def test_list_decrypts_nothing(world, api, monkeypatch):
     # when the list is fetched, then no encrypted field is touched
     response = client.get(URL)
     assert response.status_code == 200 and response.json()["results"]
+
+
+@pytest.mark.parametrize("second_agency", [False, True], ids=["one agency", "two agencies"])
+def test_the_list_pages_through_every_visible_case_once_newest_first(world, api, second_agency):
+    from agencies.models import Role
+    from agencies.services import do_add_membership
+    from sharing import policy
+
+    # given seven more cases shared with health (and, for some, with CPS)
+    user = world.health_practitioner
+    for n in range(7):
+        make_case(world, share_with=("health", "cps") if n % 2 else ("health",), family=f"Page{n}")
+    make_case(world, share_with=("cps",), family="CpsOnly")
+    if second_agency:  # a member of two agencies gets the semi-join form of the list
+        do_add_membership(
+            user=user, agency=world.agencies["cps"], role=Role.PRACTITIONER, acting_user=world.cps_admin
+        )
+    policy.forget(user)
+    expected = [
+        str(pk)
+        for pk in sorted(
+            (c.pk for c in Case.objects.all() if policy.can_view_case(user, c)),
+            key=lambda pk: (Case.objects.get(pk=pk).created_at, str(pk)),
+            reverse=True,
+        )
+    ]
+    # when they page through the list three at a time
+    client = api(user)
+    seen, url = [], f"{URL}?page_size=3"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        body = response.json()
+        assert len(body["results"]) <= 3
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    # then every visible case came exactly once, newest first, and nothing else did
+    assert seen == expected
+    assert len(expected) == (9 if second_agency else 8)
