@@ -20,7 +20,6 @@ from audit.services import record_event
 from core.errors import ConflictError, DomainError, check_version
 from core.events import send_on_commit
 from keystore.keyring import create_data_key
-from sharing import visibility
 
 from . import choices as c
 from .identifiers import (
@@ -218,8 +217,7 @@ def do_create_case(
         created_by=acting_user,
         next_review_on=next_review_on,
     )
-    case.save()
-    visibility.add(case, lead_agency.pk)
+    case.save()  # its lead's candidate row for case lists is written by a trigger (sharing.visibility)
     ref = Referral(
         case=case,
         owner_agency=lead_agency,

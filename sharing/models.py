@@ -248,8 +248,8 @@ class CaseVisibility(models.Model):
 
     It is the index behind every case list, not a grant: ``sharing.policy.cases_visible_to`` still
     applies the exact rule (live share, agreement in force, guardian row, unexpired break-glass) to
-    each candidate, so a stale row hides nothing and shows nothing. What matters is that a row exists
-    for every case an agency may see; the services that give access write it in their transaction
+    each candidate, so a stale row shows nothing. What matters is that a row exists for every case an
+    agency may see: database triggers write it when a case, a share or a break-glass row is inserted
     (``sharing.visibility``). Its ``(agency, newest first)`` index lets PostgreSQL read a page of an
     agency's cases as a range instead of testing every case against every share.
     """

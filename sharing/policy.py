@@ -499,15 +499,13 @@ def _visible_q(user: Any, at: datetime | None) -> Q:
         return Q(pk__in=[])
     own = frozenset(mine)
     when = at or timezone.now()
-    grant = CaseGroupObjectPermission.objects.filter(
-        _view_permission_q(),
-        content_object_id=OuterRef("case_id"),
-        group_id__in=sorted({m.agency.group_id for m in mine.values()}),
-    )
-    share = (
-        CaseShare.objects.live(when).filter(case_id=OuterRef("pk"), agency_id__in=own).filter(Exists(grant))
-    )
-    rule = Q(lead_agency_id__in=own) | Q(Exists(share))
+    rule = Q(lead_agency_id__in=own)
+    for agency_id, membership in sorted(mine.items()):  # the grant must be the receiving agency's own
+        grant = CaseGroupObjectPermission.objects.filter(
+            _view_permission_q(), content_object_id=OuterRef("case_id"), group_id=membership.agency.group_id
+        )
+        share = CaseShare.objects.live(when).filter(case_id=OuterRef("pk"), agency_id=agency_id)
+        rule |= Q(Exists(share.filter(Exists(grant))))
     if at is not None or _may_have_break_glass(user):
         glass = _live_break_glass(when).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
         rule |= Q(Exists(glass))

@@ -272,6 +272,7 @@ def do_share_case(
         )
     if valid_to is not None and valid_to <= timezone.now():
         raise DomainError("The share must end in the future.", field="valid_to")
+    _lock_case(case.pk)  # shares and revocations of one case take turns (grant and candidate row)
     if CaseShare.objects.filter(
         case=case, agency=agency, agreement=agreement, revoked_at__isnull=True
     ).exists():
@@ -285,8 +286,7 @@ def do_share_case(
         valid_to=valid_to,
         shared_by=acting_user,
     )
-    assign_perm(VIEW_CASE, agency.group, case)
-    visibility.add(case, agency.pk)
+    assign_perm(VIEW_CASE, agency.group, case)  # the candidate row for lists: a trigger (visibility)
     record_event(
         Op.SHARE_GRANTED,
         actor=acting_user,
@@ -303,10 +303,17 @@ def do_share_case(
     return share
 
 
+def _lock_case(case_id: Any) -> None:
+    """Hold the case row until the transaction ends: a share racing a revocation of the same case and
+    agency could otherwise leave a live share without its guardian row or its candidate row."""
+    list(Case.objects.select_for_update().filter(pk=case_id).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def do_revoke_share(
     *, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None
 ) -> CaseShare:
+    _lock_case(share.case_id)  # the same order as do_share_case: the case, then the share
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
     if share.revoked_at is not None:
         raise DomainError("This share was already revoked.")
@@ -384,7 +391,6 @@ def do_break_glass(
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
-    visibility.add(case, agency.pk)
     membership = policy.primary_membership(user, agency.pk)
     record_event(
         Op.BREAK_GLASS,

@@ -1,10 +1,11 @@
 """Keeping ``CaseVisibility`` complete: a candidate row for every (agency, case) that may be visible.
 
-The services that give an agency a way to see a case call ``add`` inside their transaction: opening
-a case (the lead), sharing it, break-glass. ``prune`` drops a row once nothing can make it visible
-again (a revoked share, with no other share, lead or break-glass left). Completeness is the only
+The database writes the rows itself: AFTER INSERT triggers on cases (the lead, and a change of lead),
+shares and break-glass rows (migration 0003), so no writer — a service, a bulk load, an old node in a
+rolling deploy — can leave a case out of a list. ``prune`` drops a row once nothing can make it
+visible again (the last share revoked, with no lead or break-glass left). Completeness is the only
 invariant that matters for correctness — the policy re-applies the exact rule to every candidate —
-and ``missing_pairs`` checks it (the tests and ``python manage.py rebuild_visibility --check`` use it).
+and ``missing_pairs`` and ``drifted`` check it (``python manage.py rebuild_visibility --check``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from cases.models import Case
 
@@ -39,14 +40,6 @@ WHERE NOT EXISTS (
 """
 
 
-def add(case: Case, agency_id: int) -> None:
-    """Record that ``agency_id`` may see ``case`` (idempotent)."""
-    CaseVisibility.objects.bulk_create(
-        [CaseVisibility(case=case, agency_id=agency_id, case_created_at=case.created_at)],
-        ignore_conflicts=True,
-    )
-
-
 def prune(case_id: Any, agency_id: int) -> bool:
     """Drop the candidate row when no lead, unrevoked share or break-glass row is left for it."""
     reasons = (
@@ -60,11 +53,20 @@ def prune(case_id: Any, agency_id: int) -> bool:
 
 
 def rebuild() -> int:
-    """Write every missing candidate row from the cases, shares and break-glass rows (bulk loads,
-    restores). Returns the number of rows added."""
+    """Write every missing candidate row from the cases, shares and break-glass rows, and put right
+    any row whose copy of created_at has drifted (restores, loads with triggers off). Returns the
+    number of rows written or corrected."""
     with connection.cursor() as cursor:
         cursor.execute(_REBUILD_SQL)
-        return max(cursor.rowcount, 0)
+        added = max(cursor.rowcount, 0)
+    created = Case.objects.filter(pk=OuterRef("case_id")).values("created_at")[:1]
+    corrected = drifted_rows().update(case_created_at=Subquery(created))
+    return added + corrected
+
+
+def drifted_rows() -> QuerySet[CaseVisibility]:
+    """Candidate rows whose copy of the case's created_at differs from the case's own."""
+    return CaseVisibility.objects.exclude(case_created_at=F("case__created_at"))
 
 
 def missing_pairs(limit: int = 100) -> list[tuple[Any, int]]:

@@ -128,3 +128,54 @@ def test_a_backdated_case_stays_in_its_agencies_lists(world):
     policy.forget(world.health_practitioner)
     assert case in policy.cases_visible_to(world.health_practitioner)
     assert case in policy.cases_visible_to(world.police_practitioner)
+
+
+def test_the_database_writes_candidate_rows_whoever_inserts(world):
+    # given a case backdated in bulk, and a share written straight into the table (a raw load)
+    case = make_case(world, family="Raw")
+    then = case.created_at.replace(year=case.created_at.year - 3)
+    Case.objects.filter(pk=case.pk).update(created_at=then)
+    CaseShare.objects.create(
+        case=case,  # the in-memory case still carries its old created_at
+        agency=world.agencies["cps"],
+        agreement=world.agreement,
+        categories=["C1"],
+        purpose="Loaded from the old system",
+        shared_by=world.police_practitioner,
+    )
+    # then the share's candidate row exists, carrying the case's stored created_at
+    row = CaseVisibility.objects.get(case=case, agency=world.agencies["cps"])
+    assert row.case_created_at == then
+    assert visibility.missing_pairs() == [] and not visibility.drifted_rows().exists()
+
+
+def test_a_drifted_row_is_reported_and_put_right(world):
+    case = make_case(world, share_with=("health",), family="Drift")
+    CaseVisibility.objects.filter(case=case, agency=world.agencies["health"]).update(
+        case_created_at=case.created_at.replace(year=2001)
+    )
+    with pytest.raises(CommandError, match="not their case's"):
+        call_command("rebuild_visibility", "--check")
+    call_command("rebuild_visibility")
+    assert CaseVisibility.objects.get(case=case, agency=world.agencies["health"]).case_created_at == (
+        case.created_at
+    )
+    call_command("rebuild_visibility", "--check")
+
+
+def test_a_grant_held_by_another_of_my_agencies_does_not_open_a_share(world):
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    # given a member of health and CPS, a case shared with health whose health grant is gone, and a
+    # stray grant on the CPS group (CPS holds no share of the case)
+    user = world.health_practitioner
+    do_add_membership(
+        user=user, agency=world.agencies["cps"], role=Role.PRACTITIONER, acting_user=world.cps_admin
+    )
+    case = make_case(world, share_with=("health",), family="Stray grant")
+    remove_perm("cases.view_case", world.agencies["health"].group, case)
+    assign_perm("cases.view_case", world.agencies["cps"].group, case)
+    policy.forget(user)
+    # then neither the per-object answer nor the list lets them see it
+    assert policy.case_access(user, case) is None
+    assert case not in policy.cases_visible_to(user)

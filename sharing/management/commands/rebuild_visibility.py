@@ -12,7 +12,7 @@ from sharing import visibility
 
 class Command(BaseCommand):
     help = (
-        "Write any missing CaseVisibility rows (the index behind case lists). "
+        "Write missing CaseVisibility rows (the index behind case lists) and correct drifted ones. "
         "With --check, change nothing and exit 1 if rows are missing."
     )
 
@@ -28,8 +28,14 @@ class Command(BaseCommand):
                     "candidate row: their cases are missing from case lists. "
                     "Run `python manage.py rebuild_visibility` to write them."
                 )
-            self.stdout.write("Every visible case has its candidate row.")
+            drifted = visibility.drifted_rows().count()
+            if drifted:
+                raise CommandError(
+                    f"{drifted} candidate row(s) carry a created_at that is not their case's: those "
+                    "cases are out of order in lists. Run `python manage.py rebuild_visibility`."
+                )
+            self.stdout.write("Every visible case has its candidate row, in step with the case.")
             return
         with transaction.atomic():
             added = visibility.rebuild()
-        self.stdout.write(f"{added} candidate row(s) written.")
+        self.stdout.write(f"{added} candidate row(s) written or corrected.")
