@@ -21,7 +21,10 @@ earliest of:
   ``exclusion``), which drops them before the event is judged;
 - an end the policy's answer already carries: a membership's ``valid_to``, a break-glass
   ``expires_at``. Ends that would cost a query (a share's ``valid_to``, an agreement's ``ends_on``)
-  are bounded by ``VERDICT_SECONDS``.
+  and the session's own expiry are bounded by ``VERDICT_SECONDS``.
+
+Every full re-check also brings the socket's ``agency.<id>`` groups in line with the user's
+memberships, so an agency joined after connect delivers its ``authz.changed`` events here too.
 
 An event arriving when the verdict has lapsed gets the full re-check first, exactly as before.
 A re-check that started before an ``authz.changed`` never stores its (older) answer.
@@ -195,7 +198,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await aclose_old_connections()
         generation = self.generation
 
-        def check() -> float | None:
+        def check() -> tuple[float, list[int]] | None:
             if self.user is not None:
                 policy.forget(self.user)
             user = session_is_current(self.scope.get("session"))
@@ -204,15 +207,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.user = user
             if not self.authorise():
                 return None
-            return self._verdict_lifetime()
+            return self._verdict_lifetime(), sorted(policy.agency_ids(user))
 
-        lifetime = await database_sync_to_async(check)()
-        if lifetime is None:
+        answer = await database_sync_to_async(check)()
+        if answer is None:
             self.verdict_until = 0.0
             return False
+        lifetime, agency_ids = answer
+        await self._follow_agencies(agency_ids)
         if generation == self.generation:
             self.verdict_until = _clock() + lifetime
         return True
+
+    async def _follow_agencies(self, agency_ids: list[int]) -> None:
+        """Be in the ``agency.<id>`` groups of the agencies the user belongs to now: a membership
+        gained after connect must bring that agency's ``authz.changed`` events to this socket too."""
+        wanted = {f"agency.{a}" for a in agency_ids}
+        held = {g for g in self.groups_joined if g.startswith("agency.")}
+        for group in sorted(wanted - held):
+            await self.join(group)
+        for group in sorted(held - wanted):
+            await self.leave(group)
 
     def verdict_is_current(self) -> bool:
         return _clock() < self.verdict_until

@@ -184,3 +184,27 @@ async def test_unacknowledged_attendee_gets_item_events_only_after_acknowledging
     # then the later decision reaches them (the withheld verdict was not kept)
     assert kinds(await drain(comm)) == ["attendance", "decision"]
     await comm.disconnect()
+
+
+async def test_an_agency_joined_after_connect_brings_its_authz_changes_to_the_socket(world, signed_in):
+    from channels.layers import get_channel_layer
+
+    from agencies.models import Role
+    from agencies.services import do_add_membership
+
+    # given the probation practitioner in the room, who then also becomes a CPS practitioner
+    meeting, item, path = await running_meeting(world)
+    comm, ok, _ = await open_socket(signed_in, world.probation_practitioner, path)
+    assert ok
+    await sync_to_async(do_add_membership)(
+        user=world.probation_practitioner,
+        agency=world.agencies["cps"],
+        role=Role.PRACTITIONER,
+        acting_user=world.cps_admin,
+    )
+    assert kinds(await drain(comm)) == ["authz.changed"]  # the re-check after the new membership
+    # when an access change is announced to CPS (say, a share to CPS revoked)
+    await get_channel_layer().group_send(f"agency.{world.agencies['cps'].pk}", {"type": "authz.changed"})
+    # then this socket hears it and re-checks (the room asks the page to re-fetch)
+    assert kinds(await drain(comm)) == ["authz.changed"]
+    await comm.disconnect()
