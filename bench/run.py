@@ -328,17 +328,20 @@ def case_list_request(a: Actors, repeat: int) -> Figure:
 
     rows: list[int] = []
 
-    def restricted() -> None:
+    def get() -> int:
         response = client.get(url)
         assert response.status_code == 200, response.status_code
-        rows.append(len(response.json()["results"]))
+        return len(response.json()["results"])
+
+    def restricted() -> None:
+        rows.append(get())
 
     def everything(user: Any, at: Any = None) -> Any:
         return Case.objects.filter(erased_at__isnull=True).annotate(listed_at=F("created_at"))
 
     def unrestricted() -> None:
         with mock.patch.object(policy, "cases_visible_to", everything):
-            restricted()
+            get()
 
     samples = interleaved({"restricted": restricted, "unrestricted": unrestricted}, repeat)
     r, r_spread = summarise(samples["restricted"])
@@ -356,8 +359,9 @@ def case_list_request(a: Actors, repeat: int) -> Figure:
         "restricted / unrestricted",
         "≤ 1.5×",
         r / u <= 1.5,
-        f"{min(rows)}–{max(rows)} rows a page; DRF test client in process with a bearer token: "
-        "authentication, memberships, the policy's page, headers, the CONSULT audit event",
+        f"{min(rows)}–{max(rows)} rows a restricted page; a practitioner of one agency holding no "
+        "break-glass (the common case, and the fastest form of the query); DRF test client in process "
+        "with a bearer token: authentication, memberships, the policy's page, headers, the CONSULT event",
     )
 
 

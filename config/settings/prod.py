@@ -20,12 +20,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env_bo
 # connection per request costs a round trip and authentication. A pool per worker and database
 # hands connections back instead. DATABASE_POOL_SIZE=0 turns it off (CONN_MAX_AGE then applies).
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8)
-for _database in DATABASES.values():
-    if DATABASE_POOL_SIZE > 0 and _database["ENGINE"] == "django.db.backends.postgresql":
+# The key store is read once per data key not yet cached: a small pool is plenty.
+KEYSTORE_POOL_SIZE = env_int("KEYSTORE_POOL_SIZE", 2)
+for _alias, _database in DATABASES.items():
+    _size = KEYSTORE_POOL_SIZE if _alias == "keystore" else DATABASE_POOL_SIZE
+    if DATABASE_POOL_SIZE > 0 and _size > 0 and _database["ENGINE"] == "django.db.backends.postgresql":
         _database["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
         _database["OPTIONS"]["pool"] = {
             "min_size": 1,
-            "max_size": DATABASE_POOL_SIZE,
+            "max_size": _size,
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
         }
 
