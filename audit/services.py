@@ -410,6 +410,15 @@ Flagged = tuple[int, int | None, int | None, str | None, str, str, bool, bool]
 # The lag/continuity filter also flags seq 1 (no previous row): _judge accepts it against GENESIS.
 
 
+# pg_catalog first, then the schema that holds the audit tables (found from the table itself, so that
+# running it twice in one transaction gives the same path), and pg_temp last.
+_PIN_SEARCH_PATH = """
+SELECT set_config('search_path', 'pg_catalog, ' || quote_ident(n.nspname) || ', pg_temp', true)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = 'audit_auditseal'::regclass
+"""
+
+
 def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagged]:
     """Check seals low <= seq < high in the database (this thread's connection)."""
     params: dict[str, Any] = {"low": low, "high": high, "checkpoints": checkpoint_seqs, "genesis": GENESIS}
@@ -417,6 +426,9 @@ def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagge
         # The range's rows stay in memory, its seals are read in seq order from the primary key (no
         # sort), and JIT compiling would cost more than it saves.
         cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off")
+        # Built-ins (sha256, encode, to_json…) resolve in pg_catalog first, whatever search_path the
+        # role was given: a function of the same name elsewhere cannot stand in for them.
+        cursor.execute(_PIN_SEARCH_PATH)
         cursor.execute(_PG_CHECK, params)
         return cursor.fetchall()
 

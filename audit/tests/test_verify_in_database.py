@@ -208,3 +208,26 @@ def test_an_altered_sql_encoder_is_not_trusted(tamper, monkeypatch) -> None:
     monkeypatch.setattr(services, "_check_range", no_sql)
     result = verify_chain()
     assert (result.ok, result.first_bad_seq) == (False, seq_of(events[1].id))
+
+
+def test_a_same_named_function_in_another_schema_cannot_stand_in_for_a_builtin(monkeypatch) -> None:
+    # given a schema first on the role's search path, holding a sha256() that would answer anything
+    make_events(4)
+    seal_pending()
+    sql("CREATE SCHEMA shadow")
+    sql("CREATE FUNCTION shadow.sha256(bytea) RETURNS bytea LANGUAGE sql AS $$ SELECT '\\x00'::bytea $$")
+    sql("SET search_path = public, shadow, pg_catalog")
+    rechecked: list[int] = []
+    python_agrees = services._python_agrees
+
+    def spy(seq: int, *args: Any) -> bool:
+        rechecked.append(seq)
+        return python_agrees(seq, *args)
+
+    monkeypatch.setattr(services, "_python_agrees", spy)
+    # when the chain is verified in the database
+    result = verify_chain(chunk=2)
+    # then PostgreSQL's own sha256 did the hashing: every row passed in SQL, none needed Python
+    assert result.ok, result.message
+    assert result.verified == 4
+    assert rechecked == []
