@@ -118,14 +118,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = set()
         await aclose_old_connections()
-        lifetime = await database_sync_to_async(self._first_verdict)()
-        if lifetime is None:
+        answer = await database_sync_to_async(self._first_verdict)()
+        if answer is None:
             await self.close(code=FORBIDDEN)
             return
+        lifetime, agency_ids = answer
         self.verdict_until = _clock() + lifetime
-        agency_ids = await database_sync_to_async(lambda: sorted(policy.agency_ids(self.user)))()
-        for group in [f"user.{self.user.pk}", *(f"agency.{a}" for a in agency_ids), *self.initial_groups()]:
+        for group in [f"user.{self.user.pk}", *self.initial_groups()]:
             await self.join(group)
+        await self._follow_agencies(agency_ids)
         await self.accept()
         self.timer = asyncio.ensure_future(self._revalidate_periodically())
 
@@ -152,11 +153,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.timer.cancel()
         self.timer = None
 
-    def _first_verdict(self) -> float | None:
+    def _first_verdict(self) -> tuple[float, list[int]] | None:
         self.user = self._load_user()
         if self.user is None or not self.authorise():
             return None
-        return self._verdict_lifetime()
+        return self._verdict_lifetime(), sorted(policy.agency_ids(self.user))
 
     def _verdict_lifetime(self) -> float:
         """How long the socket's verdict holds: VERDICT_SECONDS, or less if a membership ends sooner."""
