@@ -155,16 +155,59 @@ def _keep_every_log_record() -> Any:
     yield
 
 
+_RAN: list[str] = []  # node ids of tests whose body ran (call phase), in this process
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    if report.when == "call" and not hasattr(report, "node"):  # a worker's own report, not a relay
+        _RAN.append(report.nodeid)
+
+
+def scan_for_leaks(sensitive: set[str], lines: list[str]) -> list[str]:
+    """The sensitive values that appear in any of the log lines."""
+    text = "\n".join(lines)
+    return sorted(v for v in sensitive if v in text)
+
+
+def _scan_verdict() -> dict[str, Any]:
+    leaks = scan_for_leaks(_SENSITIVE, _LOG_LINES)
+    if len(_RAN) > 50 and not _LOG_LINES:
+        # the scan must be able to fail: a run that captured no log record at all scanned nothing
+        leaks = ["<no log record was captured: the scan itself is broken>"]
+    return {
+        "ran": len(_RAN),
+        "log_records_scanned": len(_LOG_LINES),
+        "sensitive_values_tracked": len(_SENSITIVE),
+        "leaks": len(leaks),
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist each worker scans its own logs; the controller adds up their verdicts."""
+    verdict = getattr(node, "workeroutput", {}).get("log_scan")
+    if verdict:
+        _WORKER_VERDICTS.append(verdict)
+
+
+_WORKER_VERDICTS: list[dict[str, Any]] = []
+
+
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     import json
     from pathlib import Path
 
-    text = "\n".join(_LOG_LINES)
-    leaks = sorted(v for v in _SENSITIVE if v in text)
+    verdict = _scan_verdict()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the verdict to the controller
+        workeroutput["log_scan"] = verdict
+        return
+    verdicts = [verdict, *_WORKER_VERDICTS]
     figures = {
-        "log_records_scanned": len(_LOG_LINES),
-        "sensitive_values_tracked": len(_SENSITIVE),
-        "sensitive_values_found_in_logs": len(leaks),
+        "tests_run": sum(v["ran"] for v in verdicts),
+        "log_records_scanned": sum(v["log_records_scanned"] for v in verdicts),
+        "sensitive_values_tracked": sum(v["sensitive_values_tracked"] for v in verdicts),
+        "sensitive_values_found_in_logs": sum(v["leaks"] for v in verdicts),
     }
     out = Path(__file__).parent / "test-artifacts"
     out.mkdir(exist_ok=True)
@@ -173,16 +216,11 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     if reporter is not None:
         counts = {key: len(reporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped")}
         (out / "last-run.txt").write_text(", ".join(f"{v} {k}" for k, v in counts.items()))
-    ran = session.testscollected - getattr(session, "testsfailed", 0)
-    if ran > 50 and not _LOG_LINES:
-        # the scan must be able to fail: a run that captured no log record at all scanned nothing
-        leaks = ["<no log record was captured: the scan itself is broken>"]
-    if leaks:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if figures["sensitive_values_found_in_logs"]:
         if reporter is not None:
             reporter.write_line(
-                f"FAILED: {len(leaks)} sensitive value(s) reached a log line during the run "
-                "(values not printed; see which test logged them with -p no:logging off).",
+                f"FAILED: {figures['sensitive_values_found_in_logs']} sensitive value(s) reached a log "
+                "line during the run (values not printed; see which test logged them with -p no:logging).",
                 red=True,
             )
         session.exitstatus = 1
