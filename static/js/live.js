@@ -3,6 +3,7 @@
  * re-fetches its own content through htmx whenever the server says something changed. Messages
  * carry ids and versions only; the fetched fragment is what the viewer may see.
  * An element with data-live-cases="<uuid> <uuid>" subscribes to those cases on /ws/live/.
+ * The element's data-live-state says "open" while its socket is connected and "closed" after.
  */
 (function () {
   "use strict";
@@ -18,7 +19,11 @@
     var delay = 1000;
     function open() {
       var socket = new WebSocket(scheme + window.location.host + path);
-      socket.addEventListener("open", function () { delay = 1000; if (onOpen) { onOpen(socket); } });
+      socket.addEventListener("open", function () {
+        delay = 1000;
+        el.dataset.liveState = "open";  /* the server joined its groups before accepting */
+        if (onOpen) { onOpen(socket); }
+      });
       socket.addEventListener("message", function (event) {
         var data = {};
         try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -26,6 +31,7 @@
         refresh(el);
       });
       socket.addEventListener("close", function (event) {
+        el.dataset.liveState = "closed";
         if (event.code === 4403) {
           el.insertAdjacentHTML("afterbegin", '<p class="app-notification">Your access has changed. Reload the page.</p>');
           return;

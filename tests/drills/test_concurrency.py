@@ -12,6 +12,7 @@ from django.db import connections
 from cases.models import RiskManagementPlan
 from sharing.models import CaseShare
 from sharing.services import do_revoke_share
+from tests.waiting import eventually
 
 
 def _plan(text: str) -> dict:
@@ -72,11 +73,14 @@ def test_no_read_succeeds_after_the_revoke_commits(world, api):
 
     thread = threading.Thread(target=read_loop)
     thread.start()
-    time.sleep(0.5)
+    eventually(lambda: len(reads) >= 3, what="the reader has read the case a few times")
     # when the owner revokes the share while the reads go on
     do_revoke_share(share=share, reason="Purpose fulfilled", acting_user=world.police_practitioner)
     committed = time.monotonic()
-    time.sleep(1.0)
+    eventually(
+        lambda: sum(1 for started, _ in reads if started > committed) >= 5,
+        what="five reads have started after the revoke committed",
+    )
     stop.set()
     thread.join(timeout=30)
     # then reads before the revoke saw the case, and every read started after the commit was refused
