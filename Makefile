@@ -30,8 +30,9 @@ run: seed
 	@$(BIN)/python manage.py run_embedded --host $(HOST) --port $(PORT)
 
 ## make test: install, then the whole suite (on PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set)
+TEST_WORKERS ?= auto
 test: install
-	@DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	@$(BIN)/ruff check .

@@ -28,6 +28,9 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
                 kwargs.setdefault("transaction", True)
             kwargs["databases"] = "__all__"
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+        if item.get_closest_marker("e2e"):
+            # one xdist worker runs every browser journey, so they share one demo server
+            item.add_marker(pytest.mark.xdist_group("e2e"))
         if item.get_closest_marker("postgres") and not POSTGRES:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…"))
         if item.get_closest_marker("redis") and not REDIS:

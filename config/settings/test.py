@@ -35,3 +35,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not env_st
 elif DATABASES["keystore"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["keystore"] = _database("sqlite://:memory:")
 CONVENE_ALLOW_AUDIT_FLUSH = True  # only the test suite may empty the audit tables (core flush)
+
+# Under pytest-xdist each worker has its own databases (pytest-django adds the worker's suffix) and
+# its own channel-layer prefix, so two workers' groups (user.<id>, agency.<id>) never meet in Redis.
+_WORKER = env_str("PYTEST_XDIST_WORKER", "")
+_LAYER = CHANNEL_LAYERS["default"].get("CONFIG", {})  # noqa: F405
+if _WORKER and "prefix" in _LAYER and not _LAYER["prefix"].endswith(f"_{_WORKER}"):
+    # (a child process handed the worker's prefix already has it)
+    _LAYER["prefix"] += f"_{_WORKER}"

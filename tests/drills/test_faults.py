@@ -95,6 +95,7 @@ def _server_env(tmp: Path, database_url: str, keystore_url: str, redis_url: str 
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+        env["CHANNELS_PREFIX"] = f"convene_drill_{os.getpid()}"  # its groups never meet another run's
     return env
 
 
