@@ -96,31 +96,35 @@ def issuer_problem(issuer: str) -> str | None:
     return "The issuer must use https."
 
 
-def secret_path(name: str) -> Path | None:
-    """The client-secret file for ``name``, only if it lies inside CONVENE_OIDC_SECRETS_DIR."""
-    base = Path(settings.CONVENE_OIDC_SECRETS_DIR).resolve()
+def secret_path(agency_slug: str, name: str) -> Path | None:
+    """The client-secret file ``name`` of this agency: only inside its own folder of
+    CONVENE_OIDC_SECRETS_DIR, so that no admin can point their provider at another agency's
+    secret (or at any other file on the server) and have Convene send it to an issuer they run."""
+    base = (Path(settings.CONVENE_OIDC_SECRETS_DIR) / agency_slug).resolve()
     candidate = (base / name).resolve()
-    if not candidate.is_relative_to(base) or candidate == base:
+    if not agency_slug or not candidate.is_relative_to(base) or candidate == base:
         return None
     return candidate
 
 
-def secret_file_problem(name: str) -> str | None:
-    path = secret_path(name)
+def secret_file_problem(agency_slug: str, name: str) -> str | None:
+    path = secret_path(agency_slug, name)
     if path is None:
-        return "Name a file inside the configured secrets folder (CONVENE_OIDC_SECRETS_DIR)."
+        return (
+            f"Name a file inside this agency's secrets folder ({agency_slug}/ in CONVENE_OIDC_SECRETS_DIR)."
+        )
     try:
         readable = path.is_file() and bool(path.read_text(encoding="utf-8").strip())
     except (OSError, UnicodeDecodeError):
         readable = False
     if not readable:
-        return "There is no readable, non-empty secret file with that name in the secrets folder."
+        return "There is no readable, non-empty secret file with that name in this agency's secrets folder."
     return None
 
 
 def read_client_secret(provider: AgencyIdentityProvider) -> str:
     """The client secret, read when needed; a missing or unreadable file refuses the sign-in."""
-    path = secret_path(provider.client_secret_file)
+    path = secret_path(provider.agency.slug, provider.client_secret_file)
     if path is None:
         raise SsoRefused("secret_unavailable")
     try:

@@ -37,8 +37,8 @@ class IdentityProviderForm(forms.Form):
     client_secret_file = forms.CharField(
         label="Client secret file",
         max_length=300,
-        help_text="The name of the file in the server's secrets folder that holds the client secret. "
-        "The secret itself is never entered or stored here.",
+        help_text="The name of the file in this agency's folder of the server's secrets folder that "
+        "holds the client secret. The secret itself is never entered or stored here.",
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
     )
     allowed_email_domains = forms.CharField(

@@ -33,7 +33,8 @@ class AgencyIdentityProvider(models.Model):
     )
     client_id = models.CharField(max_length=200)
     client_secret_file = models.CharField(
-        max_length=300, help_text="A file under CONVENE_OIDC_SECRETS_DIR that holds the client secret."
+        max_length=300,
+        help_text="A file in CONVENE_OIDC_SECRETS_DIR/<agency slug>/ that holds the client secret.",
     )
     allowed_email_domains = models.JSONField(
         default=list, help_text="Lower-case domains; the email claim must end in one of them."

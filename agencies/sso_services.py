@@ -49,7 +49,7 @@ def _clean_list(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def check_provider_settings(data: ProviderSettings) -> ProviderSettings:
+def check_provider_settings(agency: Agency, data: ProviderSettings) -> ProviderSettings:
     """Validate every field, naming the first one that is wrong; returns the normalised settings."""
     issuer = data.issuer.strip()
     problem = oidc.issuer_problem(issuer)
@@ -59,7 +59,11 @@ def check_provider_settings(data: ProviderSettings) -> ProviderSettings:
     if not client_id or len(client_id) > 200:
         raise DomainError("Enter the client id the provider gave Convene.", field="client_id")
     secret_file = data.client_secret_file.strip()
-    problem = oidc.secret_file_problem(secret_file) if secret_file else "Name the file that holds the secret."
+    problem = (
+        oidc.secret_file_problem(agency.slug, secret_file)
+        if secret_file
+        else "Name the file that holds the secret."
+    )
     if problem:
         raise DomainError(problem, field="client_secret_file")
     domains = _clean_list(d.lower() for d in data.allowed_email_domains)
@@ -108,7 +112,7 @@ def do_configure_identity_provider(
     *, agency: Agency, settings: ProviderSettings, acting_user: User, version: int | None
 ) -> AgencyIdentityProvider:
     """Create or change the agency's provider. ``version`` is None only when there is none yet."""
-    clean = check_provider_settings(settings)
+    clean = check_provider_settings(agency, settings)
     provider = AgencyIdentityProvider.objects.select_for_update().filter(agency=agency).first()
     created = provider is None
     if provider is None:

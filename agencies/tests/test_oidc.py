@@ -47,7 +47,7 @@ def settings_for(op: Provider, **changes: Any) -> ProviderSettings:
         "is_enabled": True,
         "issuer": op.issuer,
         "client_id": CLIENT_ID,
-        "client_secret_file": "northshire-police",
+        "client_secret_file": "client-secret",
         "allowed_email_domains": ("northshire.police.uk",),
         "person_claim": "email",
         "mfa_policy": MfaPolicy.AMR_CONTAINS,
@@ -63,7 +63,8 @@ def settings_for(op: Provider, **changes: Any) -> ProviderSettings:
 def sso(world: Any, settings: Any, tmp_path: Any) -> Iterator[Sso]:
     settings.CONVENE_OIDC_SECRETS_DIR = tmp_path
     settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = True
-    (tmp_path / "northshire-police").write_text(CLIENT_SECRET + "\n")
+    (tmp_path / "northshire-police").mkdir()
+    (tmp_path / "northshire-police" / "client-secret").write_text(CLIENT_SECRET + "\n")
     police = world.agencies["police"]
     # An agency admin added this person, with the email address their force account carries.
     person, _ = do_create_person(
@@ -335,7 +336,7 @@ def test_a_disabled_or_unconfigured_agency_has_no_sign_in(sso: Sso, world: Any) 
 
 
 def test_a_missing_secret_file_fails_closed(sso: Sso, settings: Any) -> None:
-    (settings.CONVENE_OIDC_SECRETS_DIR / "northshire-police").unlink()
+    (settings.CONVENE_OIDC_SECRETS_DIR / "northshire-police" / "client-secret").unlink()
     client = Client()
     response = client.get("/signin/sso/northshire-police/begin/")
     assert response.status_code == 400

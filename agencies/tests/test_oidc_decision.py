@@ -31,7 +31,9 @@ from agencies.sso_models import MfaPolicy
         ("trust_everything", ["mfa"], None, ["mfa"], False),
     ],
 )
-def test_second_factor_decision(policy: str, accepted: list[str], acr: object, amr: object, expected: bool) -> None:
+def test_second_factor_decision(
+    policy: str, accepted: list[str], acr: object, amr: object, expected: bool
+) -> None:
     assert provider_second_factor_accepted(policy, accepted, acr, amr) is expected
 
 

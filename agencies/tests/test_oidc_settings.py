@@ -18,7 +18,10 @@ SECRET = "the-client-secret-itself-7d1c"
 @pytest.fixture
 def secrets_dir(settings: Any, tmp_path: Any) -> Any:
     settings.CONVENE_OIDC_SECRETS_DIR = tmp_path
-    (tmp_path / "northshire-police").write_text(SECRET)
+    (tmp_path / "northshire-police").mkdir()
+    (tmp_path / "northshire-police" / "client-secret").write_text(SECRET)
+    (tmp_path / "southshire-police").mkdir()
+    (tmp_path / "southshire-police" / "client-secret").write_text("another agency's secret")
     return tmp_path
 
 
@@ -27,7 +30,7 @@ def form(**changes: Any) -> dict[str, Any]:
         "is_enabled": "on",
         "issuer": "https://login.microsoftonline.com/3f2a0c1e-0000-4000-8000-000000000001/v2.0",
         "client_id": "7a1b2c3d-convene",
-        "client_secret_file": "northshire-police",
+        "client_secret_file": "client-secret",
         "allowed_email_domains": "northshire.police.uk, Northshire.pnn.police.uk",
         "person_claim": "email",
         "mfa_policy": "amr_contains",
@@ -51,7 +54,7 @@ def test_an_agency_admin_sets_up_the_agencys_provider(world: Any, signed_in: Any
     # Then they are saved, with the secret's file name only, and audited by field name
     assert response.status_code == 302 and response["Location"] == URL
     provider = AgencyIdentityProvider.objects.get(agency=world.agencies["police"])
-    assert provider.is_enabled and provider.client_secret_file == "northshire-police"
+    assert provider.is_enabled and provider.client_secret_file == "client-secret"
     assert provider.allowed_email_domains == ["northshire.police.uk", "northshire.pnn.police.uk"]
     assert SECRET not in str(AgencyIdentityProvider.objects.values().get(pk=provider.pk))
     event = AuditEvent.objects.filter(object_type="agencies.AgencyIdentityProvider").get()
@@ -71,8 +74,17 @@ def test_an_agency_admin_sets_up_the_agencys_provider(world: Any, signed_in: Any
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"client_secret_file": "../../../etc/passwd"}, "client_secret_file", "inside the configured secrets"),
-        ({"client_secret_file": "/etc/hostname"}, "client_secret_file", "inside the configured secrets"),
+        (
+            {"client_secret_file": "../../../etc/passwd"},
+            "client_secret_file",
+            "inside this agency's secrets folder",
+        ),
+        ({"client_secret_file": "../southshire-police/client-secret"}, "client_secret_file", "this agency's"),
+        (
+            {"client_secret_file": "/etc/hostname"},
+            "client_secret_file",
+            "inside this agency's secrets folder",
+        ),
         ({"client_secret_file": "no-such-file"}, "client_secret_file", "no readable, non-empty secret"),
         ({"issuer": "http://idp.northshire.police.uk"}, "issuer", "must use https"),
         ({"issuer": "https://idp.example.org/?tenant=1"}, "issuer", "without a query"),
@@ -105,7 +117,9 @@ def test_http_issuers_are_accepted_only_on_loopback_when_allowed(
     assert client.post(URL, form(issuer="http://127.0.0.1:9999")).status_code == 302
 
 
-@pytest.mark.parametrize("persona", ["outsider_admin", "police_practitioner", "police_chair", "probation_admin"])
+@pytest.mark.parametrize(
+    "persona", ["outsider_admin", "police_practitioner", "police_chair", "probation_admin"]
+)
 def test_anyone_else_finds_no_such_page(world: Any, signed_in: Any, secrets_dir: Any, persona: str) -> None:
     client = signed_in(world.users[persona])
     missing = client.get("/people/no-such-agency/single-sign-on/")
@@ -115,7 +129,9 @@ def test_anyone_else_finds_no_such_page(world: Any, signed_in: Any, secrets_dir:
     assert not AgencyIdentityProvider.objects.exists()
 
 
-def test_a_superuser_configures_any_agency_through_the_same_page(world: Any, signed_in: Any, secrets_dir: Any) -> None:
+def test_a_superuser_configures_any_agency_through_the_same_page(
+    world: Any, signed_in: Any, secrets_dir: Any
+) -> None:
     root = User.objects.create_superuser(username="root_ops", password="x" * 16, email="ops@example.org")
     client = signed_in(root)
     assert client.get(URL).status_code == 200
