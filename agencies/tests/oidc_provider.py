@@ -53,6 +53,7 @@ class Provider:
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     logouts: list[dict[str, str]] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)  # every code, verifier and token it handled
 
     # --- the WSGI app ---------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -140,6 +141,7 @@ class Provider:
         if form.get("redirect_uri") != grant["redirect_uri"]:
             return _json(start, "400 Bad Request", {"error": "invalid_grant"})
         verifier = form.get("code_verifier", "")
+        self.issued += [form.get("code", ""), verifier]
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         if not verifier or digest != grant["challenge"]:
             return _json(start, "400 Bad Request", {"error": "invalid_grant", "error_description": "PKCE"})
@@ -162,11 +164,13 @@ class Provider:
         if login.acr is not None:
             claims["acr"] = login.acr
         id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        access_token = secrets.token_urlsafe(24)
+        self.issued += [id_token, access_token]
         return _json(
             start,
             "200 OK",
             {
-                "access_token": secrets.token_urlsafe(24),
+                "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": 300,
                 "id_token": id_token,

@@ -8,6 +8,7 @@ would in production. The browser's part is played by Django's test client (for C
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -404,6 +405,20 @@ def test_a_password_sign_out_does_not_visit_any_provider(sso: Sso, signed_in: An
     response = client.post("/signout/")
     assert response.status_code == 302 and response["Location"] == "/signin/"
     assert not sso.op.logouts
+
+
+def test_no_code_verifier_token_or_secret_reaches_a_log_line(sso: Sso, caplog: Any) -> None:
+    # Given every logger recording at debug level (Authlib logs the PKCE verifier at debug)
+    caplog.set_level(logging.DEBUG)
+    # When someone signs in and out through the provider
+    client = Client()
+    assert round_trip(client)["Location"] == "/"
+    client.post("/signout/")
+    # Then no code, verifier, token or the client secret appears in any log record
+    assert len(sso.op.issued) == 4
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    for value in [*sso.op.issued, CLIENT_SECRET]:
+        assert value not in text
 
 
 # --- finding your organisation ------------------------------------------------------------------
