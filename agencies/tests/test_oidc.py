@@ -139,6 +139,17 @@ def test_sign_in_with_the_provider_and_its_mfa_reaches_the_dashboard(sso: Sso) -
     assert sso.op.token_requests[-1]["grant_type"] == "authorization_code"
 
 
+def test_after_signing_in_the_person_goes_back_where_they_were_and_only_within_convene(sso: Sso) -> None:
+    client = Client()
+    callback = at_provider(to_provider(client, "/signin/sso/northshire-police/begin/?next=/cases/"))
+    assert client.get(callback)["Location"] == "/cases/"
+    other = Client()
+    callback = at_provider(
+        to_provider(other, "/signin/sso/northshire-police/begin/?next=https://evil.example/")
+    )
+    assert other.get(callback)["Location"] == "/"
+
+
 def test_a_second_sign_in_finds_the_person_by_the_linked_subject(sso: Sso) -> None:
     # Given a first sign-in linked the provider account
     assert round_trip(Client())["Location"] == "/"
