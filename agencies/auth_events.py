@@ -18,12 +18,20 @@ from audit.services import record_event
 
 @receiver(user_logged_in, dispatch_uid="convene_audit_login")
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record_event(Op.SIGN_IN, actor=user, detail={"stage": "password"})
+    # A single sign-on callback says how (agencies.sso_views): the provider and its raw acr/amr.
+    detail = getattr(request, "convene_sign_in_detail", None) or {"stage": "password"}
+    record_event(Op.SIGN_IN, actor=user, detail=detail)
 
 
 @receiver(user_login_failed, dispatch_uid="convene_audit_login_failed")
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    record_event(Op.SIGN_IN_FAILED, username=str(credentials.get("username", ""))[:150], outcome="denied")
+    detail = getattr(request, "convene_sign_in_detail", None) or {}
+    record_event(
+        Op.SIGN_IN_FAILED,
+        username=str(credentials.get("username", ""))[:150],
+        outcome="denied",
+        detail=detail,
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="convene_audit_logout")

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 SESSION_STARTED = "convene_started_at"
+# A session begun at an agency's provider ends no later than this (its ID token, its max age).
+SSO_UNTIL = "convene_sso_until"
 
 
 class SessionPolicyMiddleware:
@@ -24,7 +26,9 @@ class SessionPolicyMiddleware:
             now = time.time()
             if started is None:
                 request.session[SESSION_STARTED] = now
-            elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS:
+            elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS or now >= float(
+                request.session.get(SSO_UNTIL, now + 1)
+            ):
                 logout(request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)

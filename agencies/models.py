@@ -160,3 +160,7 @@ class DemoObject(models.Model):
 
     def __str__(self) -> str:
         return f"demo {self.key} → {self.model} {self.object_pk}"
+
+
+# Single sign-on models live in their own module; importing them here registers them with the app.
+from .sso_models import AgencyIdentityProvider, ExternalIdentity, ProviderAttestedDevice  # noqa: E402, F401

@@ -1,16 +1,20 @@
 from django.urls import path
 
-from . import people_views, views
+from . import people_views, sso_views, views
 
 app_name = "agencies"
 urlpatterns = [
     path("signin/", views.signin, name="login"),
     path("signin/verify/", views.verify, name="verify"),
     path("signin/enrol/", views.enrol, name="enrol"),
+    path("signin/sso/", sso_views.sso_start, name="sso_start"),
+    path("signin/sso/<slug:slug>/begin/", sso_views.sso_begin, name="sso_begin"),
+    path("signin/sso/<slug:slug>/callback/", sso_views.sso_callback, name="sso_callback"),
     path("signout/", views.signout, name="logout"),
     path("signout/everywhere/", views.signout_everywhere, name="logout_everywhere"),
     path("people/", people_views.people, name="people"),
     path("people/<slug:slug>/", people_views.members, name="members"),
+    path("people/<slug:slug>/single-sign-on/", sso_views.sso_settings, name="sso_settings"),
     path("people/<slug:slug>/add/", people_views.add_member, name="add_member"),
     path("people/<slug:slug>/<uuid:pk>/role/", people_views.change_role, name="change_role"),
     path("people/<slug:slug>/<uuid:pk>/end/", people_views.end_member, name="end_member"),

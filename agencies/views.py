@@ -164,7 +164,12 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
+    from .sso_views import provider_logout_page, provider_logout_url
+
+    provider_logout = provider_logout_url(request)  # a session begun at a provider ends there too
     logout(request)
+    if provider_logout:
+        return provider_logout_page(request, provider_logout)
     messages.info(request, "You have signed out.")
     return redirect("agencies:login")
 

@@ -663,6 +663,13 @@ def administered_agency_ids(user: Any) -> frozenset[int]:
     return agency_ids(user, [Role.AGENCY_ADMIN])
 
 
+def can_configure_sso(user: Any, agency: Agency | int) -> bool:
+    """An agency's single sign-on (its OpenID provider) is set by its agency admins, or a superuser."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.AGENCY_ADMIN, agency)
+
+
 def can_draft_agreement(user: Any) -> bool:
     """Agency admins draft agreements (in their own agency's name)."""
     return bool(agency_ids(user, [Role.AGENCY_ADMIN]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, SELF
 
-from config.env import env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CONVENE_VAR_DIR", str(BASE_DIR / "var")))
@@ -158,6 +158,13 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CONVENE_SESSION_ABSOLUTE_SECONDS = env_int("CONVENE_SESSION_ABSOLUTE_SECONDS", 10 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
+
+# Single sign-on (OpenID Connect per agency, agencies.oidc, Authlib). Client secrets are files in this
+# folder, named on each agency's configuration page; the database holds only the file's name.
+CONVENE_OIDC_SECRETS_DIR = Path(env_str("CONVENE_OIDC_SECRETS_DIR", str(VAR_DIR / "oidc-secrets")))
+CONVENE_OIDC_TIMEOUT_SECONDS = env_int("CONVENE_OIDC_TIMEOUT_SECONDS", 10)
+# http issuers are accepted only on loopback addresses, and only when this is on (tests, development).
+CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = env_bool("CONVENE_OIDC_ALLOW_HTTP_LOOPBACK", False)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -241,5 +248,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Authlib logs the PKCE verifier at debug level: never below warnings.
+        "authlib": {"level": "WARNING"},
+    },
 }

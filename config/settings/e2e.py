@@ -30,6 +30,8 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 AXES_FAILURE_LIMIT = 50
+# The single sign-on journey runs its OpenID provider on a loopback port over http.
+CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = True
 CONVENE_AUDIT_SEAL_INTERVAL_SECONDS = 1
 LOGGING = {
     "version": 1,

@@ -1,0 +1,235 @@
+"""OpenID Connect sign-in per agency, built on Authlib (authorization code flow, PKCE S256, nonce).
+
+Authlib checks the ID token's signature (from the provider's JWKS), ``iss`` (from discovery),
+``aud`` (our client id), ``exp``/``iat`` and the ``nonce`` bound to the session. This module adds
+what Convene decides: which person the token stands for, whether the provider's second factor is
+accepted, and how long the session may last.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.integrations.django_client import DjangoOAuth2App, OAuth
+from django.conf import settings
+
+from .models import Membership, User
+from .sso_models import AgencyIdentityProvider, ExternalIdentity, MfaPolicy
+
+# Only asymmetric signatures: an HMAC-signed ID token would be keyed with our own client secret.
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+SCOPES = "openid email profile"
+
+
+class SsoRefused(Exception):
+    """A sign-in through the provider that Convene refuses. ``reason`` is a fixed code, never a value."""
+
+    def __init__(self, reason: str, *, username: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.username = username
+
+
+# --- the second factor (pure) ------------------------------------------------------------------
+def provider_second_factor_accepted(policy: str, accepted: Iterable[str], acr: object, amr: object) -> bool:
+    """Whether the provider's own second factor counts for Convene, from the raw ``acr``/``amr``.
+
+    Fails closed: an unknown policy, no accepted values, or claims of the wrong shape mean no,
+    and the person is then asked for Convene's own code.
+    """
+    wanted = {value for value in accepted if isinstance(value, str) and value}
+    if not wanted:
+        return False
+    if policy == MfaPolicy.AMR_CONTAINS:
+        if not isinstance(amr, list):
+            return False
+        return any(isinstance(method, str) and method in wanted for method in amr)
+    if policy == MfaPolicy.ACR_IN:
+        return isinstance(acr, str) and acr in wanted
+    return False
+
+
+def audit_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw ``acr`` and ``amr`` for the audit record (short strings; never a token)."""
+    acr = claims.get("acr")
+    amr = claims.get("amr")
+    return {
+        "acr": acr[:100] if isinstance(acr, str) else None,
+        "amr": [m[:40] for m in amr[:10] if isinstance(m, str)] if isinstance(amr, list) else None,
+    }
+
+
+def session_ends_at(claims: Mapping[str, Any], max_session_minutes: int, now: float) -> float:
+    """The session ends no later than the ID token's ``exp`` nor ``max_session_minutes`` after the
+    provider authenticated the person (``auth_time``, else the token's ``iat``, else now)."""
+    started = claims.get("auth_time") or claims.get("iat") or now
+    return min(float(claims["exp"]), float(started) + max_session_minutes * 60)
+
+
+# --- configuration checks ---------------------------------------------------------------------
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def issuer_problem(issuer: str) -> str | None:
+    """Why this issuer cannot be used, or None. https only (http to loopback in tests and dev)."""
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:
+        return "Enter the issuer as a full URL, such as https://login.example.org/realm."
+    if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+        return "Enter the issuer as a full URL without a query, such as https://login.example.org/realm."
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK and _is_loopback(parts.hostname):
+        return None
+    return "The issuer must use https."
+
+
+def secret_path(agency_slug: str, name: str) -> Path | None:
+    """The client-secret file ``name`` of this agency: only inside its own folder of
+    CONVENE_OIDC_SECRETS_DIR, so that no admin can point their provider at another agency's
+    secret (or at any other file on the server) and have Convene send it to an issuer they run."""
+    base = (Path(settings.CONVENE_OIDC_SECRETS_DIR) / agency_slug).resolve()
+    candidate = (base / name).resolve()
+    if not agency_slug or not candidate.is_relative_to(base) or candidate == base:
+        return None
+    return candidate
+
+
+def secret_file_problem(agency_slug: str, name: str) -> str | None:
+    path = secret_path(agency_slug, name)
+    if path is None:
+        return (
+            f"Name a file inside this agency's secrets folder ({agency_slug}/ in CONVENE_OIDC_SECRETS_DIR)."
+        )
+    try:
+        readable = path.is_file() and bool(path.read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        readable = False
+    if not readable:
+        return "There is no readable, non-empty secret file with that name in this agency's secrets folder."
+    return None
+
+
+def read_client_secret(provider: AgencyIdentityProvider) -> str:
+    """The client secret, read when needed; a missing or unreadable file refuses the sign-in."""
+    path = secret_path(provider.agency.slug, provider.client_secret_file)
+    if path is None:
+        raise SsoRefused("secret_unavailable")
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SsoRefused("secret_unavailable") from exc
+    if not secret:
+        raise SsoRefused("secret_unavailable")
+    return secret
+
+
+# --- the Authlib client --------------------------------------------------------------------------
+def client_for(provider: AgencyIdentityProvider) -> DjangoOAuth2App:
+    """A client for this agency's provider, built from the current configuration."""
+    oauth = OAuth()
+    client: DjangoOAuth2App = oauth.register(
+        name=f"agency{provider.agency_id}",
+        client_id=provider.client_id,
+        client_secret=read_client_secret(provider),
+        server_metadata_url=provider.metadata_url,
+        client_kwargs={
+            "scope": SCOPES,
+            "code_challenge_method": "S256",
+            "default_timeout": settings.CONVENE_OIDC_TIMEOUT_SECONDS,
+        },
+    )
+    return client
+
+
+def load_metadata(client: DjangoOAuth2App, provider: AgencyIdentityProvider) -> dict[str, Any]:
+    """The discovery document, checked: it must name our issuer exactly, and ID tokens are only
+    accepted with asymmetric signatures."""
+    metadata: dict[str, Any] = client.load_server_metadata()
+    if metadata.get("issuer") != provider.issuer:
+        raise SsoRefused("issuer_mismatch")
+    offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+    allowed = [alg for alg in offered if alg in SIGNING_ALGORITHMS]
+    if not allowed:
+        raise SsoRefused("unsupported_signature")
+    metadata["id_token_signing_alg_values_supported"] = allowed
+    return metadata
+
+
+def claims_options(provider: AgencyIdentityProvider) -> dict[str, dict[str, Any]]:
+    """What the ID token must carry. Authlib's default checks ``iss`` but, when the token names an
+    ``azp``, not that ``aud`` holds our client id; Convene requires both, and a subject."""
+    return {
+        "iss": {"essential": True, "values": [provider.issuer]},
+        "aud": {"essential": True, "values": [provider.client_id]},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+    }
+
+
+# --- which person -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Resolved:
+    user: User
+    identity: ExternalIdentity | None  # None: the link is made now, at this first sign-in
+
+
+def _email_domain_allowed(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) -> bool:
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        return False
+    if claims.get("email_verified") is False:
+        return False
+    domain = email.rsplit("@", 1)[1].strip().lower()
+    return domain in {d.lower() for d in provider.allowed_email_domains}
+
+
+def _member_ids(provider: AgencyIdentityProvider) -> Any:
+    return Membership.objects.active().filter(agency_id=provider.agency_id).values("user_id")
+
+
+def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) -> Resolved:
+    """The person these verified claims stand for: someone an agency admin added to this agency.
+
+    A provider account is linked by its ``sub`` at the first sign-in, to the one active member
+    whose email matches the configured claim; nobody is ever created here.
+    """
+    subject = claims.get("sub")
+    value = claims.get(provider.person_claim)
+    claimed = value.strip().lower()[:150] if isinstance(value, str) else ""
+    if not isinstance(subject, str) or not subject:
+        raise SsoRefused("no_subject", username=claimed)
+    if not _email_domain_allowed(provider, claims):
+        raise SsoRefused("email_domain_not_allowed", username=claimed)
+    identity = (
+        ExternalIdentity.objects.select_related("user").filter(provider=provider, subject=subject).first()
+    )
+    if identity is not None:
+        user = identity.user
+        if not User.objects.filter(pk=user.pk, is_active=True, pk__in=_member_ids(provider)).exists():
+            raise SsoRefused("not_a_member", username=user.username)
+        return Resolved(user=user, identity=identity)
+    if not claimed:
+        raise SsoRefused("no_person_claim")
+    candidates = list(
+        User.objects.filter(is_active=True, email__iexact=claimed, pk__in=_member_ids(provider))[:2]
+    )
+    if len(candidates) != 1:
+        raise SsoRefused("unknown_person", username=claimed)
+    user = candidates[0]
+    if ExternalIdentity.objects.filter(provider=provider, user=user).exists():
+        # This person is already linked to another account at the provider: never re-link silently.
+        raise SsoRefused("linked_to_another_account", username=user.username)
+    return Resolved(user=user, identity=None)
