@@ -2,6 +2,7 @@
 
 import tempfile
 from pathlib import Path
+from typing import Any, cast
 
 from config.env import env_str
 
@@ -39,7 +40,7 @@ CONVENE_ALLOW_AUDIT_FLUSH = True  # only the test suite may empty the audit tabl
 # Under pytest-xdist each worker has its own databases (pytest-django adds the worker's suffix) and
 # its own channel-layer prefix, so two workers' groups (user.<id>, agency.<id>) never meet in Redis.
 _WORKER = env_str("PYTEST_XDIST_WORKER", "")
-_LAYER = CHANNEL_LAYERS["default"].get("CONFIG", {})  # noqa: F405
+_LAYER = cast(dict[str, Any], CHANNEL_LAYERS["default"].get("CONFIG", {}))  # noqa: F405
 if _WORKER and "prefix" in _LAYER and not _LAYER["prefix"].endswith(f"_{_WORKER}"):
     # (a child process handed the worker's prefix already has it)
     _LAYER["prefix"] += f"_{_WORKER}"
