@@ -54,3 +54,19 @@ def test_case_list_and_detail_measurements_run(mini_world: Any) -> None:
     # And each figure has a value, or says why it was skipped
     for figure in figures:
         assert figure.value is not None or figure.note.startswith("SKIPPED"), figure
+
+
+def test_the_table_leads_with_missed_targets_and_reports_the_first_decision() -> None:
+    from bench import run
+
+    # Given a met, an unjudged and a missed figure, and a fan-out whose first decision was slow
+    met = run.Figure("a", "met", 1.0, "ms", met=True)
+    unjudged = run.Figure("b", "unjudged", 1.0, "ms")
+    missed = run.Figure("c", "missed", 1.0, "ms", met=False)
+    fanout = run.Figure(
+        "live_fanout", "fan-out", 100.0, "ms", met=True, extra={"first_decision_p95_ms": 900.0}
+    )
+    # Then misses come first and the first decision is a figure of its own, judged on its target
+    assert [f.key for f in run.misses_first([met, unjudged, missed])] == ["c", "b", "a"]
+    first = run.with_first_decision(fanout)[1]
+    assert first.key == "live_fanout_first" and first.value == 900.0 and first.met is False
