@@ -9,7 +9,7 @@ import pytest
 
 from bench.seed import Size, is_seeded, seed
 
-MINI = Size("mini", police=2, probation=1, health=2, cps=1, isac=1, users=20, cases=24, events=400)
+MINI = Size("mini", police=3, probation=1, health=2, cps=1, isac=1, users=20, cases=24, events=400)
 
 
 @pytest.fixture
@@ -29,11 +29,28 @@ def test_seed_builds_the_world_through_real_encryption_and_a_valid_chain(mini_wo
     assert is_seeded(MINI)
     assert Case.objects.count() == MINI.cases
     assert CaseShare.objects.count() == mini_world.shares > 0
-    assert CaseGroupObjectPermission.objects.count() == mini_world.shares
+    # (a share revoked through the service withdraws its permission row)
+    revoked = CaseShare.objects.filter(revoked_at__isnull=False).count()
+    assert CaseGroupObjectPermission.objects.count() == mini_world.shares - revoked
     # And sensitive values were encrypted under the case key and decrypt back
     victim = Victim.objects.select_related("case").first()
     assert isinstance(victim.__dict__["name"], bytes | object)
     assert victim.name and " " in victim.name
+    # And it is worn as a living system is: agreements suspended and expired, shares revoked and
+    # ended, break-glass live and expired, people in two agencies
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from agencies.models import Membership
+    from sharing.models import BreakGlass, SharingAgreement
+
+    now = timezone.now()
+    assert set(SharingAgreement.objects.values_list("status", flat=True)) >= {"suspended", "expired"}
+    assert CaseShare.objects.filter(revoked_at__isnull=False).exists()
+    assert CaseShare.objects.filter(revoked_at__isnull=True, valid_to__lte=now).exists()
+    assert BreakGlass.objects.filter(expires_at__gt=now).exists()
+    assert BreakGlass.objects.filter(expires_at__lte=now).exists()
+    assert Membership.objects.values("user").annotate(n=Count("agency")).filter(n__gt=1).exists()
     # And the audit chain (seeded events + the services' own events) verifies
     result = verify_chain()
     assert result.ok, result.message
