@@ -474,6 +474,14 @@ def match_notices_visible_to(user: Any) -> QuerySet[MatchNotice]:
     )
 
 
+def match_notice_agreements(notice: MatchNotice) -> QuerySet[SharingAgreement]:
+    """Agreements in force under which the holder may share the matched case with the referrer."""
+    referrer = AgreementParty.objects.filter(
+        agreement_id=OuterRef("pk"), agency_id=notice.referring_agency_id
+    )
+    return shareable_agreements(notice.case).filter(Exists(referrer))
+
+
 def can_decide_match_notice(user: Any, notice: MatchNotice) -> bool:
     """A chair of the holder decides an open notice: share the case with the referrer, or dismiss."""
     return (
