@@ -238,6 +238,36 @@ def test_holder_chair_may_dismiss_and_others_cannot_act_on_the_notice(world, api
     assert not world.agencies["cps"].case_shares.filter(case=notice.case).exists()
 
 
+def test_match_notices_over_the_api(world, api):
+    hidden = _hidden_case(world)
+    assert api(world.probation_practitioner).post(URL, _payload(ASHDOWN), format="json").status_code == 201
+    chair = api(world.police_chair)
+    listing = chair.get("/api/v1/match-notices/")
+    assert listing.status_code == 200
+    (row,) = listing.json()["results"]
+    assert row["case_reference"] == hidden.reference and row["status"] == "open"
+    assert row["referring_agency_name"] == "Northshire Probation Delivery Unit"
+    assert "referral_case" not in row and "Ashdown" not in listing.content.decode()
+    # the referrer and outsiders see no notices and cannot act on this one
+    for persona in ("probation_chair", "outsider_chair", "police_practitioner"):
+        client = api(getattr(world, persona))
+        assert client.get("/api/v1/match-notices/").json()["results"] == []
+        assert client.post(f"/api/v1/match-notices/{row['id']}/dismiss/").status_code == 404
+    # a bad agreement is refused naming the field; then the chair shares the referral only
+    url = f"/api/v1/match-notices/{row['id']}/share/"
+    bad = chair.post(
+        url, {"agreement": str(uuid.uuid4()), "categories": ["C2"], "purpose": "x"}, format="json"
+    )
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["agreement"]
+    shared = chair.post(
+        url, {"agreement": str(world.agreement.pk), "categories": ["C2"], "purpose": "Joint"}, format="json"
+    )
+    assert shared.status_code == 201 and shared.json()["categories"] == ["C2"]
+    body = api(world.probation_practitioner).get(f"{URL}{hidden.pk}/").json()
+    assert {w["category"] for w in body["withheld"]} >= {"C1", "C3", "C6", "C7"}
+    assert chair.post(f"/api/v1/match-notices/{row['id']}/dismiss/").status_code == 404
+
+
 # --- a nominal used by cases of two lead agencies -------------------------------------------------
 def _health_links(world: Any, api: Any) -> Case:
     """Health sees the police nominal in full (C1 and C6 under the agreement) and links to it."""

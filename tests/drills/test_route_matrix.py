@@ -175,6 +175,7 @@ def northshire(world):
         ("api/v1/shares/", share.pk),
         ("sharing/break-glass/", glass.pk),
         ("sharing/match-notices/", notice.pk),
+        ("api/v1/match-notices/", notice.pk),
         ("api/v1/break-glass/", glass.pk),
         ("meetings/", meeting.pk),
         ("lifecycle/certificates/", certificate.pk),
