@@ -419,13 +419,15 @@ def nominals_linkable_by(user: Any, at: datetime | None = None) -> QuerySet[Nomi
     own = content_agencies(user)
     if not own:
         return Nominal.objects.none()
-    visible = cases_visible_to(user, at).values("nominal_id")
-    full = Case.objects.all()
-    for category in NOMINAL_CATEGORIES:
-        full = full.filter(pk__in=cases_with_category_visible_to(user, category, Level.FULL, at).values("pk"))
-    return Nominal.objects.filter(pk__in=visible).filter(
-        Q(owner_agency_id__in=own) | Q(pk__in=full.values("nominal_id"))
-    )
+    # Every subquery is correlated on the nominal (then on the case), so the database looks only at
+    # the few cases using each matched nominal, never at the user's whole visible set.
+    first, *others = NOMINAL_CATEGORIES
+    full = cases_with_category_visible_to(user, first, Level.FULL, at).filter(nominal_id=OuterRef("pk"))
+    for category in others:
+        also = cases_with_category_visible_to(user, category, Level.FULL, at).filter(pk=OuterRef("pk"))
+        full = full.filter(Exists(also))
+    seen = cases_visible_to(user, at).filter(nominal_id=OuterRef("pk"))
+    return Nominal.objects.filter(Q(Exists(seen), owner_agency_id__in=own) | Q(Exists(full)))
 
 
 def nominal_steward_id(nominal: Nominal) -> int | None:
