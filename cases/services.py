@@ -1271,6 +1271,12 @@ def do_open_case(
     if link_nominal_id is not None:
         offered = {nominal.pk: nominal for nominal, _ in check.offered}
         linked = offered.get(link_nominal_id)
+        if linked is not None:
+            # Wait for an erasure of a case using it to commit (it holds this row), then make sure
+            # a live case still uses it: the last case's erasure destroys the nominal's key.
+            Nominal.objects.select_for_update().filter(pk=linked.pk).values_list("pk", flat=True).first()
+            if not Case.objects.filter(nominal_id=linked.pk, erased_at__isnull=True).exists():
+                linked = None
         if linked is None:
             raise DomainError(
                 "Link the referral only to a record the duplicate check offered you for this person.",
