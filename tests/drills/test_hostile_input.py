@@ -248,6 +248,30 @@ def test_an_outsiders_referral_answers_and_costs_the_same_whether_or_not_the_per
     assert runs[2][2] == runs[3][2] == matched[2]
 
 
+def test_a_partners_referral_answers_the_same_and_differs_in_work_only_by_the_holders_notice(world, api):
+    """ISAC is party to the agreement with the police: a match it may not see in full gives it the
+    same answer as no match, and the only extra work is the notice to the police (its row and its
+    audit row), written in the referral's transaction."""
+    client = api(world.isac_practitioner)
+
+    def send():
+        return client.post("/api/v1/cases/", _referral_json(), format="json")
+
+    TRIED.append("api: ISAC referral, match and no match")
+    _attempt(world, send, match=True)
+    matched, unmatched = _attempt(world, send, match=True), _attempt(world, send, match=False)
+    assert matched[0] == unmatched[0] == 201
+    assert matched[1] == unmatched[1]
+    assert str(world.case.nominal_id) not in matched[1] and world.case.reference not in matched[1]
+    extra = list(matched[2])
+    for statement in unmatched[2]:  # the no-match work is the match work minus some statements
+        assert statement in extra, statement
+        extra.remove(statement)
+    tables = sorted({re.search(r'INSERT INTO "(\w+)"', e).group(1) for e in extra if "INSERT INTO" in e})
+    assert tables == ["audit_auditevent", "audit_auditpending", "sharing_matchnotice"], extra
+    assert all(e.startswith(("INSERT INTO", "SAVEPOINT", "RELEASE SAVEPOINT")) for e in extra), extra
+
+
 @pytest.mark.parametrize("persona", ["outsider_practitioner", "isac_practitioner"])
 def test_linking_to_a_record_not_seen_in_full_is_refused_like_an_unknown_id_on_page_and_api(
     world, api, signed_in, persona
