@@ -100,7 +100,10 @@ def validate_nominal(data: NominalInput) -> NominalInput:
 
 
 def find_duplicate_nominals(data: NominalInput) -> list[Nominal]:
-    """Nominals matching on PNC, NHS number, or normalised name plus date of birth (blind indexes)."""
+    """Nominals matching on PNC, NHS number, or normalised name plus date of birth (blind indexes).
+
+    Every match, whoever may see it: for internal checks only. What a referrer is offered is
+    ``duplicate_check`` (the policy's ``nominals_linkable_by``)."""
     probes = []
     if data.pnc_id:
         probes.append(("pnc_index", pnc_index(data.pnc_id)))
