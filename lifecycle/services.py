@@ -7,7 +7,9 @@ can_erase_case, can_handle_sar).
 Erasure order (ARCHITECTURE-NOTES.md §2): the data keys live in the separate key-store database, so
 they are destroyed first; then the main database work runs in one transaction. If that second part
 fails the key is already gone (the data is unrecoverable either way) and re-running the service
-finishes the job: destroying a destroyed key is a no-op.
+finishes the job: destroying a destroyed key is a no-op. The main transaction is opened before the
+keys are destroyed, only to hold the case's and its nominal's rows (so no referral links a new case
+to a nominal whose key is being destroyed); the key store commits on its own.
 """
 
 from __future__ import annotations
@@ -350,24 +352,30 @@ def do_erase_case(
     if case.erased_at is not None:
         raise DomainError(f"Case {case.reference} has already been erased.", code="already_erased")
     check_no_legal_hold(case)
-    nominal = case.nominal
-    nominal_orphaned = (
-        not Case.objects.filter(nominal=nominal, erased_at__isnull=True).exclude(pk=case.pk).exists()
-    )
 
-    # 1. The key store (separate database): destroy the keys first. Idempotent.
-    keys = [str(case.data_key_id)]
-    destroy_data_key(case.data_key_id)
-    if nominal_orphaned:
-        destroy_data_key(nominal.data_key_id)
-        keys.append(str(nominal.data_key_id))
-
-    # 2. The main database, in one transaction.
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         if case.erased_at is not None:
             raise DomainError(f"Case {case.reference} has already been erased.", code="already_erased")
         check_no_legal_hold(case)
+        # The nominal may be used by other cases (a link from a referral). Its row stays locked until
+        # this erasure commits: a referral linking a new case to it waits, then sees whether a live
+        # case still uses it (cases.services.do_open_case), so no case is ever linked to a nominal
+        # whose key this erasure destroys.
+        nominal = Nominal.objects.select_for_update().get(pk=case.nominal_id)
+        nominal_orphaned = (
+            not Case.objects.filter(nominal=nominal, erased_at__isnull=True).exclude(pk=case.pk).exists()
+        )
+
+        # 1. The key store (separate database, committing on its own): destroy the keys first.
+        # Idempotent; if the main work below fails, re-running finishes the job.
+        keys = [str(case.data_key_id)]
+        destroy_data_key(case.data_key_id)
+        if nominal_orphaned:
+            destroy_data_key(nominal.data_key_id)
+            keys.append(str(nominal.data_key_id))
+
+        # 2. The main database, in this transaction.
         rule, description = _rule_for(rule, agency, RecordType.CASE)
         counts: Counter[str] = Counter()
         for model in CASE_ROWS_DELETED:

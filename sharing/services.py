@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Case
@@ -30,6 +30,8 @@ from .models import (
     BreakGlass,
     CaseShare,
     Disclosure,
+    MatchNotice,
+    MatchNoticeStatus,
     SharingAgreement,
 )
 
@@ -548,3 +550,68 @@ def do_record_disclosure(
     )
     send_on_commit(f"case.{case.pk}", {"type": "disclosure.recorded", "case_id": str(case.pk)})
     return disclosure
+
+
+# --- match notices (a partner's referral matched one of our cases) ------------------------------
+def _open_notice(notice: MatchNotice) -> MatchNotice:
+    locked = (
+        MatchNotice.objects.select_for_update().select_related("case", "referring_agency").get(pk=notice.pk)
+    )
+    if locked.status != MatchNoticeStatus.OPEN:
+        raise DomainError("This notice has already been decided.", field="notice")
+    return locked
+
+
+@transaction.atomic
+def do_share_from_match_notice(
+    *,
+    notice: MatchNotice,
+    agreement: SharingAgreement,
+    categories: list[str],
+    purpose: str,
+    acting_user: User,
+    acting_agency: Agency,
+) -> CaseShare:
+    """The holder shares its matched case with the referring agency (do_share_case's rules apply:
+    agreement in force with both as parties, categories the agreement allows). The referrer then
+    sees exactly what this share gives, and nothing more of the case."""
+    notice = _open_notice(notice)
+    share = do_share_case(
+        case=notice.case,
+        agency=notice.referring_agency,
+        agreement=agreement,
+        categories=categories,
+        purpose=purpose,
+        acting_user=acting_user,
+        acting_agency=acting_agency,
+    )
+    _decide(notice, MatchNoticeStatus.SHARED, acting_user, acting_agency, share=share)
+    return share
+
+
+@transaction.atomic
+def do_dismiss_match_notice(*, notice: MatchNotice, acting_user: User, acting_agency: Agency) -> MatchNotice:
+    """The holder decides not to share: the referrer learns nothing."""
+    notice = _open_notice(notice)
+    _decide(notice, MatchNoticeStatus.DISMISSED, acting_user, acting_agency)
+    return notice
+
+
+def _decide(
+    notice: MatchNotice, status: str, acting_user: User, acting_agency: Agency, share: CaseShare | None = None
+) -> None:
+    notice.status = status
+    notice.decided_by = acting_user
+    notice.decided_at = timezone.now()
+    notice.share = share
+    notice.save(update_fields=["status", "decided_by", "decided_at", "share"])
+    record_event(
+        Op.ALTER,
+        actor=acting_user,
+        agency=acting_agency,
+        obj=notice,
+        case_id=notice.case_id,
+        share_id=share.pk if share is not None else None,
+        agreement_id=share.agreement_id if share is not None else None,
+        detail={"match_notice": status},
+    )

@@ -26,11 +26,11 @@ from django.utils import timezone
 from agencies.models import ApiToken
 from agencies.services import do_end_membership, do_issue_token, do_revoke_token
 from cases import choices as c
-from cases.services import do_add_action, do_add_order
+from cases.services import NominalInput, ReferralInput, do_add_action, do_add_order, do_open_case
 from lifecycle.sar import SubjectQuery, do_open_sar
 from lifecycle.services import do_erase_case, do_set_legal_hold
 from meetings.services import do_add_agenda_item, do_invite, do_schedule_meeting
-from sharing.models import CaseShare
+from sharing.models import CaseShare, MatchNotice
 from sharing.services import do_break_glass
 from tests.world import make_case
 
@@ -120,6 +120,21 @@ def northshire(world):
         agreement=world.agreement,
         reason="Urgent: risk to victim reported out of hours",
     )
+    referral = do_open_case(  # CPS refers Daniel Ashdown: the police chairs get a match notice
+        nominal_data=NominalInput(
+            given_name="Daniel", family_name="Ashdown", date_of_birth=date(1986, 4, 12)
+        ),
+        referral=ReferralInput(
+            reason="Referred by the CPS",
+            lawful_basis="DPA 2018 Part 3",
+            index_offence="Stalking",
+            received_on=timezone.localdate() - timedelta(days=1),
+        ),
+        forum="clinic",
+        lead_agency=world.agencies["cps"],
+        acting_user=world.cps_practitioner,
+    )
+    notice = MatchNotice.objects.get(referral_case=referral)
     erased = make_case(world, share_with=(), family="Gone")
     certificate = do_erase_case(
         erased, acting_user=world.police_dpo, agency=police, rule=None, reason="Retention review: erase"
@@ -163,6 +178,8 @@ def northshire(world):
         ("sharing/shares/", share.pk),
         ("api/v1/shares/", share.pk),
         ("sharing/break-glass/", glass.pk),
+        ("sharing/match-notices/", notice.pk),
+        ("api/v1/match-notices/", notice.pk),
         ("api/v1/break-glass/", glass.pk),
         ("meetings/", meeting.pk),
         ("lifecycle/certificates/", certificate.pk),
