@@ -44,7 +44,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from core.events import ALLOWED_KEYS
+from core.events import ALLOWED_KEYS, group_kind
 from sharing import policy
 
 FORBIDDEN = 4403
@@ -107,8 +107,13 @@ def _clean(event: dict[str, Any]) -> dict[str, Any]:
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """Shared connect/verify/revoke logic: joins ``user.<id>`` and ``agency.<id>`` groups."""
+    """Shared connect/verify/revoke logic: joins ``user.<id>`` and ``agency.<id>`` groups.
 
+    ``GROUP_KINDS`` names every kind of group the consumer joins (``join`` refuses any other): it
+    must handle every event type ``core.events.EVENT_TYPES`` sends to those kinds (a test checks).
+    """
+
+    GROUP_KINDS: frozenset[str] = frozenset({"user", "agency"})
     user: Any = None
     groups_joined: set[str]
     timer: asyncio.Task[None] | None = None
@@ -178,6 +183,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return []
 
     async def join(self, group: str) -> None:
+        if group_kind(group) not in self.GROUP_KINDS:
+            raise ValueError(f"{type(self).__name__} does not join {group_kind(group)} groups.")
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.add(group)
 
@@ -265,6 +272,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
 class MeetingConsumer(LiveConsumer):
     """``ws/meetings/<uuid>/``: the live room. Only the meeting's named attendees connect."""
+
+    GROUP_KINDS = LiveConsumer.GROUP_KINDS | {"meeting"}
 
     meeting: Any = None
     item_verdicts: dict[str, tuple[bool, float]]  # item id → (sees content, _clock() time it holds until)
@@ -364,6 +373,7 @@ class LiveFeedConsumer(LiveConsumer):
     whether it was accepted. A refused case looks the same whether it is missing or forbidden.
     """
 
+    GROUP_KINDS = LiveConsumer.GROUP_KINDS | {"case"}
     cases: set[str]
 
     async def connect(self) -> None:
@@ -415,6 +425,13 @@ class LiveFeedConsumer(LiveConsumer):
                 await self.send_json({"type": "unsubscribed", "case_id": case_id})
 
     async def case_changed(self, event: dict[str, Any]) -> None:
+        await self._forward_case_event(event)
+
+    async def disclosure_recorded(self, event: dict[str, Any]) -> None:
+        await self._forward_case_event(event)
+
+    async def _forward_case_event(self, event: dict[str, Any]) -> None:
+        """A subscribed case's event reaches the socket only after a re-check that it may still see it."""
         case_id = str(event.get("case_id", ""))
         if case_id not in self.cases:
             return
