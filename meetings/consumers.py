@@ -313,15 +313,25 @@ class MeetingConsumer(LiveConsumer):
         access = view.access
         return True, _seconds_until([access.break_glass_expires_at if access is not None else None])
 
-    async def _may_receive(self, event: dict[str, Any]) -> bool:
-        """Item events reach only attendees who see that item's content (a current verdict, or a fresh one).
+    async def _shaped(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """What this attendee receives of a room event (``policy.room_event``); None: nothing.
+
+        Item events reach only attendees who see that item's content; meeting-wide events about an
+        item reach everyone, with its case id only for those who see the content.
+        """
+        item_id = event.get("item_id")
+        if not item_id:
+            return event
+        sees = await self._sees_item(str(item_id))
+        return policy.room_event(
+            event, sees_content=sees, meeting_wide=event.get("kind") in MEETING_WIDE_KINDS
+        )
+
+    async def _sees_item(self, key: str) -> bool:
+        """Whether this attendee sees the item's content (a current verdict, or a fresh one).
 
         An item verdict never outlives the socket verdict it was computed under.
         """
-        item_id = event.get("item_id")
-        if not item_id or event.get("kind") in MEETING_WIDE_KINDS:
-            return True
-        key = str(item_id)
         cached = self.item_verdicts.get(key)
         if cached is not None and _clock() < cached[1]:
             return cached[0]
@@ -355,8 +365,9 @@ class MeetingConsumer(LiveConsumer):
         if not self.verdict_is_current() and not await self.recheck():
             await self.forbid()
             return
-        if await self._may_receive(event):
-            await self.send_json(_clean(event))
+        shaped = await self._shaped(event)
+        if shaped is not None:
+            await self.send_json(_clean(shaped))
 
     async def narrow(self) -> None:
         # Tell the page to re-fetch: an exclusion from the current item shows on the next fetch.
