@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-SESSION_STARTED = "convene_started_at"
+from .sessions import SESSION_STARTED
+
+__all__ = ["SESSION_STARTED", "RequireVerifiedMiddleware", "SessionPolicyMiddleware"]
 
 
 class SessionPolicyMiddleware:
@@ -25,7 +26,9 @@ class SessionPolicyMiddleware:
             if started is None:
                 request.session[SESSION_STARTED] = now
             elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS:
-                logout(request)
+                from .services import do_sign_out
+
+                do_sign_out(request=request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
                 return redirect("/signin/?expired=1")

@@ -30,6 +30,7 @@ from core.events import send_on_commit
 
 from .forms import CodeForm, SignInForm
 from .models import User
+from .services import do_sign_out
 
 ENROL_DEVICE = "convene_enrol_device"
 LOCKED_MESSAGE = (
@@ -164,7 +165,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    do_sign_out(request=request)
     messages.info(request, "You have signed out.")
     return redirect("agencies:login")
 

@@ -7,7 +7,7 @@ pages re-fetch on reconnect.
 
 Every event has a declared type here: a ``TypedDict`` naming its keys, and an entry in
 ``EVENT_TYPES`` naming the kinds of group it may be sent to (``user.<id>``, ``agency.<id>``,
-``case.<uuid>``, ``meeting.<uuid>``). ``send_on_commit`` refuses anything
+``case.<uuid>``, ``meeting.<uuid>``, ``session.<digest>``). ``send_on_commit`` refuses anything
 else, so a consumer that joins a kind of group can be checked (meetings/tests) to handle every type
 that group may carry: Channels closes a socket that receives a type it has no handler for.
 """
@@ -31,6 +31,12 @@ class AuthzChanged(TypedDict):
 
     type: Literal["authz.changed"]
     case_id: NotRequired[str]
+
+
+class SessionEnded(TypedDict):
+    """This session was signed out: its sockets re-check and close (4401)."""
+
+    type: Literal["session.ended"]
 
 
 class CaseChanged(TypedDict):
@@ -73,7 +79,7 @@ class ActionOverdue(TypedDict):
     version: int
 
 
-GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting"})
+GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting", "session"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class EventType:
 
 _DECLARED = (
     EventType(AuthzChanged, frozenset({"user", "agency", "case"})),
+    EventType(SessionEnded, frozenset({"session"})),
     EventType(CaseChanged, frozenset({"case"})),
     EventType(DisclosureRecorded, frozenset({"case"})),
     EventType(BreakglassOpened, frozenset({"agency"})),
