@@ -83,3 +83,13 @@ def test_a_configured_list_is_used_as_it_stands() -> None:
 def test_a_configured_entry_that_is_not_an_origin_stops_the_start(bad: str) -> None:
     with override_settings(CONVENE_ALLOWED_ORIGINS=[bad]), pytest.raises(ImproperlyConfigured):
         site_origins()
+
+
+def test_the_system_check_names_a_misconfigured_or_empty_origin_list() -> None:
+    from core.checks import check_websocket_origins
+
+    assert check_websocket_origins(None) == []
+    with override_settings(CONVENE_ALLOWED_ORIGINS=["localhost"]):
+        assert [e.id for e in check_websocket_origins(None)] == ["convene.E020"]
+    with override_settings(CONVENE_ALLOWED_ORIGINS=[], CSRF_TRUSTED_ORIGINS=[], ALLOWED_HOSTS=["*"]):
+        assert [e.id for e in check_websocket_origins(None)] == ["convene.E020"]
