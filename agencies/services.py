@@ -7,8 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import logout
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -19,6 +21,7 @@ from core.errors import DomainError, check_version
 from core.events import send_on_commit
 
 from .models import Agency, ApiToken, LegalRegime, Membership, Role, User
+from .sessions import socket_group
 
 PART3_TYPES = {AgencyType.POLICE, AgencyType.PROBATION, AgencyType.CPS}
 
@@ -129,6 +132,21 @@ def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership
     )
     _membership_changed(membership)
     return membership
+
+
+# --- sessions ---------------------------------------------------------------------------------
+@transaction.atomic
+def do_sign_out(*, request: HttpRequest) -> None:
+    """End this request's session and, once that commits, close its live sockets (4401).
+
+    Django's ``logout`` deletes the session and writes the sign-out audit event (agencies.auth_events)
+    in this transaction; the session's sockets are told through its own group, so the person's other
+    sessions and their sockets carry on.
+    """
+    session_key = request.session.session_key
+    logout(request)
+    if session_key:
+        send_on_commit(socket_group(session_key), {"type": "session.ended"})
 
 
 # --- people -----------------------------------------------------------------------------------

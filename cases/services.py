@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from agencies.models import Agency, User
@@ -63,9 +63,20 @@ def broadcast_case_changed(case: Case, kind: str, object_id: Any = None) -> None
     send_on_commit(f"case.{case.pk}", payload)
 
 
+def bump_case_version(case: Case) -> None:
+    """Raise the case's version by one in the database, under the case's row lock.
+
+    The increment happens in the database (``F("version") + 1``) after ``select_for_update`` on the
+    case row, never from the in-memory object: two writers that loaded the same version each add
+    one, so the 409 check sees every change. The in-memory version is then refreshed.
+    """
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).first()
+    Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    case.version = Case.objects.filter(pk=case.pk).values_list("version", flat=True).get()
+
+
 def _bump_case(case: Case) -> None:
-    Case.objects.filter(pk=case.pk).update(version=case.version + 1, updated_at=timezone.now())
-    case.version += 1
+    bump_case_version(case)
 
 
 def new_reference() -> str:

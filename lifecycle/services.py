@@ -44,7 +44,7 @@ from cases.models import (
     RiskManagementPlan,
     Victim,
 )
-from cases.services import broadcast_case_changed
+from cases.services import broadcast_case_changed, bump_case_version
 from core.errors import DomainError
 from keystore.fields import encrypted_fields
 from keystore.keyring import destroy_data_key
@@ -406,7 +406,8 @@ def do_erase_case(
         shares_ended = _end_shares(case, acting_user=acting_user, agency=agency)
         now = timezone.now()
         _blank_encrypted(Case.objects.filter(pk=case.pk))
-        Case.objects.filter(pk=case.pk).update(erased_at=now, version=case.version + 1, updated_at=now)
+        Case.objects.filter(pk=case.pk).update(erased_at=now, updated_at=now)
+        bump_case_version(case)
         counts["cases.Case (content blanked)"] += 1
         certificate_id = uuid.uuid4()
         event = record_event(
@@ -514,8 +515,7 @@ def do_erase_contribution(
             decided_by=acting_user,
             decided_at=now,
         )
-        Case.objects.filter(pk=case.pk).update(version=case.version + 1, updated_at=now)
-        case.version += 1
+        bump_case_version(case)
         broadcast_case_changed(case, "erased_record", object_pk)
     _seal_certificate(certificate)
     return certificate

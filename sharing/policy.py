@@ -984,6 +984,26 @@ def agenda_item_view(user: Any, meeting: Any, item: Any) -> ItemView | None:
     return ItemView("minutes", access)
 
 
+# A room event about an item names the item (every attendee's room lists every item) and its case;
+# the case id reaches only attendees who see the item's content.
+ITEM_CONTENT_KEYS = frozenset({"case_id"})
+
+
+def room_event(event: dict[str, Any], *, sees_content: bool, meeting_wide: bool) -> dict[str, Any] | None:
+    """What one attendee receives of a room event about an agenda item; None: nothing at all.
+
+    ``sees_content`` is ``agenda_item_view(...).sees_content`` for that attendee and item (False if
+    the item is gone). An item event (minutes, a decision) reaches only attendees who see the item's
+    content; a meeting-wide event (the room moved to the item, the agenda changed) reaches every
+    attendee, without the case id for those who do not.
+    """
+    if sees_content:
+        return event
+    if not meeting_wide:
+        return None
+    return {key: value for key, value in event.items() if key not in ITEM_CONTENT_KEYS}
+
+
 def agenda_items_visible_to(user: Any, meeting: Any) -> list[tuple[Any, ItemView]]:
     """Every agenda item with what this user sees of it ([] if they may not see the meeting)."""
     if not can_view_meeting(user, meeting):

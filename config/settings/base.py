@@ -17,6 +17,9 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or ""
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# WebSocket handshakes are accepted only from these origins (scheme://host[:port], compared exactly).
+# Empty: CSRF_TRUSTED_ORIGINS plus https:// on each literal ALLOWED_HOSTS name (core/origins.py).
+CONVENE_ALLOWED_ORIGINS = env_list("CONVENE_ALLOWED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",

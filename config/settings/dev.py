@@ -2,7 +2,7 @@
 
 import secrets
 
-from config.env import env_bool, env_secret
+from config.env import env_bool, env_int, env_list, env_secret
 from config.keyfiles import read_or_create
 
 from .base import *  # noqa: F403
@@ -16,4 +16,8 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or read_or_create(
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# `make run` serves plain HTTP on PORT (8000 unless set): the live sockets accept that origin only.
+CONVENE_ALLOWED_ORIGINS = env_list(
+    "CONVENE_ALLOWED_ORIGINS", [f"http://{host}:{env_int('PORT', 8000)}" for host in ALLOWED_HOSTS]
+)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
