@@ -18,7 +18,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from agencies import sessions
-from agencies.sessions import SESSION_STARTED, socket_group, stored_session
+from agencies.sessions import SESSION_STARTED, SSO_UNTIL, socket_group, stored_session
 from cases.services import do_add_note
 
 from .helpers import schedule, start
@@ -217,3 +217,22 @@ def test_the_session_group_never_carries_the_session_key() -> None:
     assert "abc123sessionkey" not in group
     assert group.startswith("session.") and len(group) < 100
     assert group == socket_group("abc123sessionkey") != socket_group("another-key")
+
+
+def _provider_session_until(client: Any, until: float) -> None:
+    session = client.session
+    session[SESSION_STARTED] = time.time()
+    session[SSO_UNTIL] = until
+    session.save()
+
+
+async def test_a_provider_sessions_end_closes_its_open_socket_on_time(world: Any, signed_in: Any) -> None:
+    # given a live feed whose session began at an agency's provider, whose ID token runs out in a moment
+    client = await sync_to_async(signed_in)(world.police_practitioner)
+    await sync_to_async(_provider_session_until)(client, time.time() + 1.0)
+    feed = await subscribed_feed(client, world.police_practitioner, world.case)
+    # then, when it runs out, the socket is closed as signed out without any event
+    assert await feed.receive_output(timeout=DEADLINE) == SIGNED_OUT
+    # and the session opens no new socket
+    _again, ok, code = await open_socket(None, world.police_practitioner, "/ws/live/", client=client)
+    assert not ok and code == 4401
