@@ -201,6 +201,8 @@ class Actors:
     lead_user: Any  # a police practitioner (for writes as the lead agency)
     lead_agency: Any
     lead_case: Any
+    stale: Any = None  # a practitioner whose candidate rows are mostly stale (their agreement suspended)
+    fresh: Any = None  # a practitioner of the same kind of agency whose agreement is in force
 
 
 def actors() -> Actors:
@@ -223,7 +225,48 @@ def actors() -> Actors:
         policy.cases_visible_to(prob.user).order_by("-created_at", "-id").values_list("pk", flat=True)[:400]
     )
     lead_case = Case.objects.filter(lead_agency=pol.agency).order_by("-created_at").first()
-    return Actors(prob.user, prob.agency, visible, pol.user, pol.agency, lead_case)
+    stale, fresh = stale_and_fresh()
+    return Actors(prob.user, prob.agency, visible, pol.user, pol.agency, lead_case, stale, fresh)
+
+
+def stale_and_fresh() -> tuple[Any, Any]:
+    """A health practitioner whose only agreement is suspended (every candidate row stale), and one
+    whose agreements are all in force with about as many candidate rows (None, None if the world
+    has no suspended agreement)."""
+    from django.db.models import Count, Q
+
+    from agencies.models import Agency, Membership, Role
+    from core.categories import AgencyType
+    from sharing.models import CaseVisibility
+
+    health = Agency.objects.filter(agency_type=AgencyType.HEALTH).annotate(
+        suspended=Count("agreement_parties", filter=Q(agreement_parties__agreement__status="suspended")),
+        in_force=Count("agreement_parties", filter=Q(agreement_parties__agreement__status="active")),
+    )
+    stale_agency = health.filter(suspended__gt=0, in_force=0).order_by("name").first()
+    if stale_agency is None:
+        return None, None
+    rows = dict(
+        CaseVisibility.objects.filter(agency__agency_type=AgencyType.HEALTH)
+        .values_list("agency_id")
+        .annotate(n=Count("case_id"))
+    )
+    fresh_agencies = health.filter(suspended=0, in_force__gt=0)
+    target = rows.get(stale_agency.pk, 0)
+    fresh_agency = min(fresh_agencies, key=lambda a: abs(rows.get(a.pk, 0) - target), default=None)
+    if fresh_agency is None:
+        return None, None
+
+    def practitioner(agency: Any) -> Any:
+        m = (
+            Membership.objects.filter(agency=agency, role=Role.PRACTITIONER)
+            .select_related("user")
+            .order_by("user__username")
+            .first()
+        )
+        return m.user if m is not None else None
+
+    return practitioner(stale_agency), practitioner(fresh_agency)
 
 
 def slowdown_ms(
@@ -356,9 +399,46 @@ def bench_case_list(a: Actors, repeat: int) -> list[Figure]:
             "reported beside the usual form only: its time is the IN sub-select's planner accident",
         ),
     ]
+    figures.append(stale_candidates(a, repeat))
     figures.append(case_list_request(a, repeat))
     figures.append(api_case_list_queries(a))
     return figures
+
+
+def stale_candidates(a: Actors, repeat: int) -> Figure:
+    """The case list of a practitioner whose candidate rows are mostly stale vs a fresh one's."""
+    from sharing import policy
+    from sharing.models import CaseVisibility
+
+    label = "Case list page: practitioner whose agreement is suspended (stale candidates) vs a fresh one"
+    if a.stale is None or a.fresh is None:
+        return Figure(
+            "case_list_stale", label, None, "ms", note="SKIPPED: no suspended agreement in this world"
+        )
+
+    def page(user: Any) -> Callable[[], list[Any]]:
+        def run() -> list[Any]:
+            policy.forget(user)
+            return list(
+                policy.cases_visible_to(user).filter(status="active").order_by(*policy.LIST_ORDER)[:50]
+            )
+
+        return run
+
+    samples = interleaved({"stale": page(a.stale), "fresh": page(a.fresh)}, repeat)
+    stale_rows = CaseVisibility.objects.filter(agency__memberships__user=a.stale).count()
+    fresh_rows = CaseVisibility.objects.filter(agency__memberships__user=a.fresh).count()
+    figure = slowdown_ms(
+        "case_list_stale",
+        label,
+        samples["stale"],
+        samples["fresh"],
+        "a practitioner of a health trust whose agreement is in force",
+        f"stale: {stale_rows:,} candidate rows, {len(page(a.stale)())} shown; "
+        f"fresh: {fresh_rows:,} candidate rows, {len(page(a.fresh)())} shown",
+    )
+    figure.ratio_label = "stale / fresh"
+    return figure
 
 
 def case_list_request(a: Actors, repeat: int) -> Figure:

@@ -920,8 +920,10 @@ class _Builder:
                 ends_on=timezone.localdate() - timedelta(days=1)
             )
             do_expire_agreements(acting_user=self.system)
-        live = list(
-            CaseShare.objects.filter(revoked_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+        live = list(  # (a stable order: share ids are random, the seed's choices must not be)
+            CaseShare.objects.filter(revoked_at__isnull=True, agreement__status="active")
+            .order_by("created_at", "case__reference", "agency__name")
+            .values_list("pk", flat=True)
         )
         rng.shuffle(live)
         revoke = live[: max(6, min(500, len(live) // 100))]
@@ -979,7 +981,7 @@ class _Builder:
         revoked = (
             CaseShare.objects.filter(revoked_at__isnull=False, agreement__status="active")
             .select_related("case", "agency", "agreement")
-            .order_by("pk")[:40]
+            .order_by("created_at", "case__reference", "agency__name")[:40]
         )
         granted = 0
         for share in revoked:
@@ -994,14 +996,18 @@ class _Builder:
                 agreement=share.agreement,
                 reason="Benchmark: risk to the victim reported out of hours",
             )
-            if granted % 2:
+            if granted % 2 == 0:
                 type(glass).objects.filter(pk=glass.pk).update(expires_at=timezone.now() - timedelta(hours=1))
 
     def wear_second_memberships(self) -> None:
         """Two in every hundred people also work for a second agency of the same kind."""
         rng = self.rng
         memberships, groups = [], []
-        people = list(Membership.objects.filter(role=Role.PRACTITIONER).select_related("agency"))
+        people = list(
+            Membership.objects.filter(role=Role.PRACTITIONER)
+            .select_related("agency")
+            .order_by("user__username")
+        )
         rng.shuffle(people)
         for m in people[: max(1, len(people) // 50)]:
             others = [a for a in self.by_type.get(m.agency.agency_type, []) if a.pk != m.agency_id]

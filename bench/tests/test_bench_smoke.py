@@ -9,7 +9,7 @@ import pytest
 
 from bench.seed import Size, is_seeded, seed
 
-MINI = Size("mini", police=3, probation=1, health=2, cps=1, isac=1, users=20, cases=24, events=400)
+MINI = Size("mini", police=3, probation=1, health=6, cps=1, isac=1, users=20, cases=24, events=400)
 
 
 @pytest.fixture
@@ -68,6 +68,9 @@ def test_case_list_and_detail_measurements_run(mini_world: Any) -> None:
     by_key = {f.key: f for f in figures}
     # Then the policy page and guardian's generic-table page hold the same cases
     assert by_key["case_list_vs_guardian"].note == "same 50 cases"
+    # And the worn world has a practitioner whose every candidate row is stale, measured beside a fresh one
+    assert by_key["case_list_stale"].value is not None, by_key["case_list_stale"].note
+    assert by_key["case_list_stale"].note.split(", ")[1].startswith("0 shown")
     # And each figure has a value, or says why it was skipped
     for figure in figures:
         assert figure.value is not None or figure.note.startswith("SKIPPED"), figure
