@@ -655,7 +655,10 @@ def bench_field_vs_fernet(a: Actors, repeat: int) -> Figure:
             for value in values:
                 setattr(instance, fld.attname, value)
                 stored = fld.get_db_prep_save(fld.pre_save(instance, False), connection)
-                instance.__dict__[fld.attname] = fld.from_db_value(stored, None, connection)
+                # what the database hands back: the bytes or text that went in (PostgreSQL's driver
+                # wraps bytes for sending, in an adapter holding them as .obj)
+                loaded = getattr(stored, "obj", stored)
+                instance.__dict__[fld.attname] = fld.from_db_value(loaded, None, connection)
                 assert getattr(instance, fld.attname) == value
 
         return run
