@@ -242,7 +242,11 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
 
 @transaction.atomic
 def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
-    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    """Lift a hold for ``agency``: the agency that placed it, or the case's lead agency overriding it
+    (recorded as an override, with the reason). Callers ask policy.can_lift_legal_hold first."""
+    hold = LegalHold.objects.select_for_update().select_related("case").get(pk=hold.pk)
+    if agency.pk not in (hold.agency_id, hold.case.lead_agency_id):
+        raise DomainError("Only the agency that placed the hold, or the lead agency, can lift it.")
     if hold.lifted_at is not None:
         raise DomainError("This legal hold was already lifted.")
     if not reason.strip():
@@ -258,7 +262,11 @@ def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency
         obj=hold,
         case_id=hold.case_id,
         justification=hold.lift_reason,
-        detail={"change": "lifted"},
+        detail={
+            "change": "lifted",
+            "placed_by_agency": hold.agency_id,
+            "override": agency.pk != hold.agency_id,
+        },
     )
     return hold
 

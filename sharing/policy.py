@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, Membership, Role, User
 from cases.models import Case
 from core.categories import ALL_CATEGORIES, FULL_ACCESS, AgencyType, Category, Level
 
@@ -39,6 +39,9 @@ from .models import (
     CaseVisibility,
     SharingAgreement,
 )
+
+if TYPE_CHECKING:
+    from lifecycle.models import LegalHold
 
 CONTENT_ROLES = frozenset({Role.PRACTITIONER, Role.CHAIR})
 _CACHE = "_convene_policy_cache"
@@ -422,6 +425,34 @@ def can_set_legal_hold(user: Any, case: Case) -> bool:
     if case.lead_agency_id in mine:
         return True
     return CaseShare.objects.filter(case_id=case.pk, agency_id__in=mine, revoked_at__isnull=True).exists()
+
+
+def legal_holds_visible_to(user: User) -> QuerySet[LegalHold]:
+    """Holds a DPO or agency admin sees: those their agency placed, and those on cases it leads."""
+    from lifecycle.models import LegalHold
+
+    mine = lifecycle_agency_ids(user)
+    if not mine:
+        return LegalHold.objects.none()
+    return LegalHold.objects.filter(Q(agency_id__in=mine) | Q(case__lead_agency_id__in=mine))
+
+
+def legal_hold_lifting_agency_id(user: User, hold: LegalHold) -> int | None:
+    """The agency on whose behalf ``user`` may lift ``hold``, or None (docs/security.md, legal holds).
+
+    The placing agency's DPO lifts its own hold; the lead agency's DPO may lift another agency's hold
+    on its case (the service then records the override and the reason). Nobody else: not the agency
+    admins, not the other agencies the case is shared with.
+    """
+    if has_role(user, Role.DPO, hold.agency_id):
+        return hold.agency_id
+    if has_role(user, Role.DPO, hold.case.lead_agency_id):
+        return hold.case.lead_agency_id
+    return None
+
+
+def can_lift_legal_hold(user: User, hold: LegalHold) -> bool:
+    return legal_hold_lifting_agency_id(user, hold) is not None
 
 
 # --- fields ---------------------------------------------------------------------------------
