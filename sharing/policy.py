@@ -323,16 +323,17 @@ def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> t
         raise Http404("No such case.") from exc
     qs = queryset if queryset is not None else Case.objects.select_related("nominal", "lead_agency", "owner")
     case = qs.filter(pk=case_uuid).first()
-    if case is None:
-        raise Http404("No such case.")
-    access = case_access(user, case)
-    if access is None:
-        if case.erased_at is None and getattr(user, "is_authenticated", False):
-            # An attempt on an existing case is evidence for the auditors (flagged when it follows
-            # a revoked share); to the user it looks exactly like a missing case.
+    # A missing id is judged by the same rule against an unsaved stand-in (it can only fail), so a
+    # missing case and a forbidden one run the same queries.
+    access = case_access(user, case if case is not None else Case(pk=case_uuid))
+    if case is None or access is None:
+        if getattr(user, "is_authenticated", False):
+            # An attempt is evidence for the auditors (flagged when it follows a revoked share). It is
+            # recorded whether the case exists or not, so that to the user (and to a stopwatch) a
+            # forbidden case looks exactly like a missing one.
             from audit.services import record_denied
 
-            record_denied(user, case.pk, "access_case")
+            record_denied(user, case_uuid, "access_case")
         raise Http404("No such case.")
     return case, access
 
@@ -684,6 +685,18 @@ def audit_events_visible_to(user: Any) -> QuerySet[Any]:
     return AuditEvent.objects.filter(
         Q(actor_agency_id__in=scope) | Q(actor_id__in=people) | Q(case_id__in=cases)
     )
+
+
+def audit_cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases an auditor may name (by reference): those their agencies lead or hold (or held) a share
+    of. Any other case id looks to the auditor exactly like one that does not exist."""
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return Case.objects.all()
+    if not scope:
+        return Case.objects.none()
+    shared = CaseShare.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)))
 
 
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
