@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "guardian",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
     "django_htmx",
     "channels",
     "core",
@@ -202,6 +203,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-agency case coordination for stalking perpetrators. Every read is audited.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its Swagger page are for signed-in members with both factors, like the API.
+    "SERVE_PERMISSIONS": ["agencies.api.IsVerifiedMember"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
