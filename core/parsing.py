@@ -52,8 +52,9 @@ def optional_int(
     return parse_int(value, field=name, minimum=minimum, maximum=maximum)
 
 
-def json_depth(text: str) -> int:
-    """How deep ``text`` nests arrays and objects (strings are skipped), counted without recursion."""
+def json_depth(text: str, stop_above: int | None = None) -> int:
+    """How deep ``text`` nests arrays and objects (strings are skipped), counted without recursion;
+    with ``stop_above``, counting stops as soon as the depth exceeds it."""
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     depth = deepest = 0
     for char in brackets:
@@ -61,6 +62,8 @@ def json_depth(text: str) -> int:
             depth += 1
             if depth > deepest:
                 deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
         else:
             depth -= 1
     return deepest
@@ -73,7 +76,7 @@ class JSONTooDeep(ValueError):
 def loads_json(text: str, *, max_depth: int = MAX_JSON_DEPTH, strict: bool = True) -> Any:
     """``json.loads`` for untrusted text: nesting beyond ``max_depth`` is refused before decoding
     (JSONTooDeep, a ValueError), and NaN/Infinity are refused when ``strict``."""
-    if json_depth(text) > max_depth:
+    if json_depth(text, stop_above=max_depth) > max_depth:
         raise JSONTooDeep(f"JSON nested deeper than {max_depth} levels.")
     return json.loads(text, parse_constant=_refuse_constant if strict else None)
 
