@@ -688,15 +688,17 @@ def audit_events_visible_to(user: Any) -> QuerySet[Any]:
 
 
 def audit_cases_visible_to(user: User) -> QuerySet[Case]:
-    """Cases an auditor may name (by reference): those their agencies lead or hold (or held) a share
-    of. Any other case id looks to the auditor exactly like one that does not exist."""
+    """Cases an auditor may name (by reference): those their agencies lead, hold (or held) a share of,
+    or opened by break-glass. Any other case id looks to the auditor exactly like one that does not
+    exist."""
     scope = audit_scope_agency_ids(user)
     if scope is None:
         return Case.objects.all()
     if not scope:
         return Case.objects.none()
     shared = CaseShare.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
-    return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)))
+    glass = BreakGlass.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
 
 
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:

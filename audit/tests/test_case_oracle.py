@@ -103,3 +103,30 @@ def test_a_refused_case_id_is_recorded_alike_whether_the_case_exists_or_not(worl
         assert event.outcome == "denied" and event.object_type == "cases.Case"
         assert event.detail == {"surface": "access_case", "after_revocation": False}
     assert len(on_real.captured_queries) == len(on_missing.captured_queries)
+
+
+@pytest.mark.django_db
+def test_which_cases_an_auditor_may_name(world) -> None:
+    from sharing import policy
+    from sharing.services import do_break_glass
+    from tests.world import make_case
+
+    # given a second case shared with nobody, opened by the advocacy service through break-glass
+    other = make_case(world, share_with=(), family="Holt")
+    do_break_glass(
+        case=other,
+        user=world.isac_practitioner,
+        agency=world.agencies["isac"],
+        agreement=world.agreement,
+        reason="Victim at immediate risk tonight",
+    )
+
+    def named(auditor) -> set:
+        return set(policy.audit_cases_visible_to(auditor).values_list("pk", flat=True))
+
+    # then the lead names both, a sharing agency the shared one, break-glass the opened one, outsiders none
+    assert named(world.police_auditor) == {world.case.pk, other.pk}
+    assert named(world.health_auditor) == {world.case.pk}
+    assert named(world.isac_auditor) == {world.case.pk, other.pk}
+    assert named(world.outsider_auditor) == set()
+    assert named(world.police_practitioner) == set()
