@@ -132,3 +132,16 @@ def test_an_invisible_reason_is_refused_naming_the_field(
 def test_a_padded_break_glass_reason_is_stored_as_its_visible_text(world: Any) -> None:
     glass = break_glass(world, "\u200bRisk to life\u00ad today\u200b")
     assert glass.reason == "Risk to life today"
+
+
+def test_the_break_glass_api_refuses_an_invisible_reason_naming_it(world: Any, api: Any) -> None:
+    # given a case not shared with the advocacy service
+    case = make_case(world, share_with=(), family="Holt")
+    # when its practitioner asks for emergency access with twelve invisible characters as the reason
+    response = api(world.isac_practitioner).post(
+        f"/api/v1/cases/{case.pk}/break-glass/", {"reason": INVISIBLE}, format="json"
+    )
+    # then it is a 400 naming the reason, and no access is opened
+    assert response.status_code == 400
+    assert "reason" in response.json()["errors"]
+    assert not BreakGlass.objects.exists()
