@@ -8,12 +8,12 @@ JSON Lines: one object per line with ``kind``:
   ``link``       seq, prev_hash, hash only: the chain between the last exported event and the checkpoint
   ``checkpoint`` the signed note exactly as published
 CSV: columns ``kind, seq, prev_hash, hash, <event fields…>, note``; JSON fields as compact JSON, null
-as an empty cell; the header is JSON in ``note``.
+as an empty cell; the header is JSON in ``note``. Cells are neutralised against formula injection
+(core.csvcells): one leading apostrophe is dropped from a cell to read its value.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ from typing import IO, Any
 
 from django.db.models import Max, Min
 from django.utils import timezone
+
+from core.csvcells import csv_writer
 
 from .chain import FIELDS, JSON_FIELDS, ORIGIN, plain_event
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, Op
@@ -104,7 +106,7 @@ def write_export(out: IO[str], since: datetime, until: datetime, fmt: str, actor
     """Write the export and record it as an EXPORT audit event (ids and counts only)."""
     events = checkpoints = 0
     first = last = None
-    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    writer = csv_writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     for line in _lines(since, until):

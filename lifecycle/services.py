@@ -46,6 +46,7 @@ from cases.models import (
 )
 from cases.services import broadcast_case_changed, bump_case_version
 from core.errors import DomainError
+from core.text import require_reason
 from keystore.fields import encrypted_fields
 from keystore.keyring import destroy_data_key
 from sharing.models import CaseGroupObjectPermission, CaseShare, CaseUserObjectPermission, Disclosure
@@ -91,12 +92,13 @@ def do_set_retention_rule(
         raise DomainError(
             "The review period is a whole number of months, from 1 to 1200.", field="review_months"
         )
-    if not basis.strip():
-        raise DomainError("Say where the retention period comes from (e.g. MoPI group 1).", field="basis")
+    basis = require_reason(
+        basis, field="basis", message="Say where the retention period comes from (e.g. MoPI group 1)."
+    )
     rule, _ = RetentionRule.objects.update_or_create(
         agency=agency,
         record_type=record_type,
-        defaults={"review_months": review_months, "basis": basis.strip()[:300], "updated_by": acting_user},
+        defaults={"review_months": review_months, "basis": basis[:300], "updated_by": acting_user},
     )
     record_event(
         Op.RETENTION,
@@ -177,10 +179,11 @@ def do_retain(
     case: Case = obj if record_type == RecordType.CASE else obj.case  # type: ignore[attr-defined,assignment]
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
-    if not reason.strip():
-        raise DomainError(
-            "Give the reason for keeping the record (the policing or service purpose).", field="reason"
-        )
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Give the reason for keeping the record (the policing or service purpose).",
+    )
     if next_review_on is None:
         raise DomainError("Enter the next review date.", field="next_review_on")
     if next_review_on <= timezone.localdate():
@@ -192,7 +195,7 @@ def do_retain(
         record_type=record_type,
         object_id=obj.pk,
         decision=Decision.RETAIN,
-        reason=reason.strip(),
+        reason=reason,
         next_review_on=next_review_on,
         rule=rules.rule(agency.pk, record_type),
         decided_by=acting_user,
@@ -221,14 +224,15 @@ def do_retain(
 def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
-    if not reason.strip():
-        raise DomainError(
-            "Give the reason for the legal hold (e.g. the proceedings or inquiry).", field="reason"
-        )
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Give the reason for the legal hold (e.g. the proceedings or inquiry).",
+    )
     if LegalHold.objects.active().filter(case=case).exists():
         raise DomainError("This case is already under a legal hold.", field="case")
     hold = LegalHold.objects.create(
-        case=case, agency=agency, reason=reason.strip()[:300], set_by=acting_user, set_at=timezone.now()
+        case=case, agency=agency, reason=reason[:300], set_by=acting_user, set_at=timezone.now()
     )
     record_event(
         Op.LEGAL_HOLD,
@@ -244,14 +248,19 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
 
 @transaction.atomic
 def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
-    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    """Lift a hold for ``agency``: the agency that placed it, or the case's lead agency overriding it
+    (recorded as an override, with the reason). Callers ask policy.can_lift_legal_hold first."""
+    hold = LegalHold.objects.select_for_update().select_related("case").get(pk=hold.pk)
+    if agency.pk not in (hold.agency_id, hold.case.lead_agency_id):
+        raise DomainError("Only the agency that placed the hold, or the lead agency, can lift it.")
     if hold.lifted_at is not None:
         raise DomainError("This legal hold was already lifted.")
-    if not reason.strip():
-        raise DomainError("Give the reason for lifting the legal hold.", field="lift_reason")
+    reason = require_reason(
+        reason, field="lift_reason", message="Give the reason for lifting the legal hold."
+    )
     hold.lifted_at = timezone.now()
     hold.lifted_by = acting_user
-    hold.lift_reason = reason.strip()[:300]
+    hold.lift_reason = reason[:300]
     hold.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     record_event(
         Op.LEGAL_HOLD,
@@ -260,7 +269,11 @@ def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency
         obj=hold,
         case_id=hold.case_id,
         justification=hold.lift_reason,
-        detail={"change": "lifted"},
+        detail={
+            "change": "lifted",
+            "placed_by_agency": hold.agency_id,
+            "override": agency.pk != hold.agency_id,
+        },
     )
     return hold
 
@@ -347,8 +360,9 @@ def do_erase_case(
 ) -> ErasureCertificate:
     """Crypto-shred a case and issue its erasure certificate. Re-runnable if interrupted."""
     case = Case.objects.select_related("nominal", "lead_agency").get(pk=case.pk)
-    if not reason.strip():
-        raise DomainError("Give the reason for erasing (the retention review outcome).", field="reason")
+    reason = require_reason(
+        reason, field="reason", message="Give the reason for erasing (the retention review outcome)."
+    )
     if case.erased_at is not None:
         raise DomainError(f"Case {case.reference} has already been erased.", code="already_erased")
     check_no_legal_hold(case)
@@ -436,7 +450,7 @@ def do_erase_case(
             shares_ended=shares_ended,
             rule=rule,
             rule_description=description,
-            reason=reason.strip(),
+            reason=reason,
             erased_by=acting_user,
             erased_at=now,
             audit_event_id=event.pk,
@@ -447,7 +461,7 @@ def do_erase_case(
             record_type=RecordType.CASE,
             object_id=case.pk,
             decision=Decision.ERASE,
-            reason=reason.strip(),
+            reason=reason,
             rule=rule,
             decided_by=acting_user,
             decided_at=now,
@@ -466,8 +480,9 @@ def do_erase_contribution(
         raise DomainError(
             "Only a note, a risk assessment or a victim record is erased on its own.", field="record_type"
         )
-    if not reason.strip():
-        raise DomainError("Give the reason for erasing (the retention review outcome).", field="reason")
+    reason = require_reason(
+        reason, field="reason", message="Give the reason for erasing (the retention review outcome)."
+    )
     case: Case = obj.case  # type: ignore[attr-defined]
     check_no_legal_hold(case)
     with transaction.atomic():
@@ -499,7 +514,7 @@ def do_erase_contribution(
             erased=dict(deleted),
             rule=rule,
             rule_description=description,
-            reason=reason.strip(),
+            reason=reason,
             erased_by=acting_user,
             erased_at=now,
             audit_event_id=event.pk,
@@ -510,7 +525,7 @@ def do_erase_contribution(
             record_type=record_type,
             object_id=object_pk,
             decision=Decision.ERASE,
-            reason=reason.strip(),
+            reason=reason,
             rule=rule,
             decided_by=acting_user,
             decided_at=now,

@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, Membership, Role, User
 from cases.models import Case, Nominal
 from core.categories import ALL_CATEGORIES, FULL_ACCESS, AgencyType, Category, Level
 
@@ -41,6 +41,9 @@ from .models import (
     MatchNoticeStatus,
     SharingAgreement,
 )
+
+if TYPE_CHECKING:
+    from lifecycle.models import LegalHold
 
 CONTENT_ROLES = frozenset({Role.PRACTITIONER, Role.CHAIR})
 _CACHE = "_convene_policy_cache"
@@ -322,16 +325,17 @@ def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> t
         raise Http404("No such case.") from exc
     qs = queryset if queryset is not None else Case.objects.select_related("nominal", "lead_agency", "owner")
     case = qs.filter(pk=case_uuid).first()
-    if case is None:
-        raise Http404("No such case.")
-    access = case_access(user, case)
-    if access is None:
-        if case.erased_at is None and getattr(user, "is_authenticated", False):
-            # An attempt on an existing case is evidence for the auditors (flagged when it follows
-            # a revoked share); to the user it looks exactly like a missing case.
+    # A missing id is judged by the same rule against an unsaved stand-in (it can only fail), so a
+    # missing case and a forbidden one run the same queries.
+    access = case_access(user, case if case is not None else Case(pk=case_uuid))
+    if case is None or access is None:
+        if getattr(user, "is_authenticated", False):
+            # An attempt is evidence for the auditors (flagged when it follows a revoked share). It is
+            # recorded whether the case exists or not, so that to the user (and to a stopwatch) a
+            # forbidden case looks exactly like a missing one.
             from audit.services import record_denied
 
-            record_denied(user, case.pk, "access_case")
+            record_denied(user, case_uuid, "access_case")
         raise Http404("No such case.")
     return case, access
 
@@ -530,6 +534,34 @@ def can_set_legal_hold(user: Any, case: Case) -> bool:
     if case.lead_agency_id in mine:
         return True
     return CaseShare.objects.filter(case_id=case.pk, agency_id__in=mine, revoked_at__isnull=True).exists()
+
+
+def legal_holds_visible_to(user: User) -> QuerySet[LegalHold]:
+    """Holds a DPO or agency admin sees: those their agency placed, and those on cases it leads."""
+    from lifecycle.models import LegalHold
+
+    mine = lifecycle_agency_ids(user)
+    if not mine:
+        return LegalHold.objects.none()
+    return LegalHold.objects.filter(Q(agency_id__in=mine) | Q(case__lead_agency_id__in=mine))
+
+
+def legal_hold_lifting_agency_id(user: User, hold: LegalHold) -> int | None:
+    """The agency on whose behalf ``user`` may lift ``hold``, or None (docs/security.md, legal holds).
+
+    The placing agency's DPO lifts its own hold; the lead agency's DPO may lift another agency's hold
+    on its case (the service then records the override and the reason). Nobody else: not the agency
+    admins, not the other agencies the case is shared with.
+    """
+    if has_role(user, Role.DPO, hold.agency_id):
+        return hold.agency_id
+    if has_role(user, Role.DPO, hold.case.lead_agency_id):
+        return hold.case.lead_agency_id
+    return None
+
+
+def can_lift_legal_hold(user: User, hold: LegalHold) -> bool:
+    return legal_hold_lifting_agency_id(user, hold) is not None
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -761,6 +793,20 @@ def audit_events_visible_to(user: Any) -> QuerySet[Any]:
     return AuditEvent.objects.filter(
         Q(actor_agency_id__in=scope) | Q(actor_id__in=people) | Q(case_id__in=cases)
     )
+
+
+def audit_cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases an auditor may name (by reference): those their agencies lead, hold (or held) a share of,
+    or opened by break-glass. Any other case id looks to the auditor exactly like one that does not
+    exist."""
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return Case.objects.all()
+    if not scope:
+        return Case.objects.none()
+    shared = CaseShare.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    glass = BreakGlass.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
 
 
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:

@@ -21,6 +21,7 @@ from cases.models import Case
 from core.categories import ALL_CATEGORIES, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
+from core.text import clean_text, require_reason
 
 from . import policy, visibility
 from .models import (
@@ -208,12 +209,12 @@ def do_change_agreement_status(
             raise DomainError(
                 "This agreement's end date has passed: it cannot be made active.", field="status"
             )
-    elif not reason.strip():
-        raise DomainError("Give the reason for this change.", field="reason")
+    else:
+        reason = require_reason(reason, field="reason", message="Give the reason for this change.")
     old = agreement.status
     agreement.status = status
     agreement.status_changed_at = timezone.now()
-    agreement.status_reason = reason.strip()
+    agreement.status_reason = clean_text(reason)
     agreement.version += 1
     agreement.save()
     record_event(
@@ -258,8 +259,7 @@ def do_share_case(
     party = parties.get(agency.pk)
     if party is None:
         raise DomainError(f"{agency} is not a party to agreement {agreement.reference}.", field="agency")
-    if not purpose.strip():
-        raise DomainError("Give the purpose of sharing.", field="purpose")
+    purpose = require_reason(purpose, field="purpose", message="Give the purpose of sharing.")
     wanted = sorted(set(categories))
     if not wanted:
         raise DomainError("Choose at least one data category to share.", field="categories")
@@ -284,7 +284,7 @@ def do_share_case(
         agency=agency,
         agreement=agreement,
         categories=wanted,
-        purpose=purpose.strip(),
+        purpose=purpose,
         valid_to=valid_to,
         shared_by=acting_user,
     )
@@ -319,11 +319,10 @@ def do_revoke_share(
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
     if share.revoked_at is not None:
         raise DomainError("This share was already revoked.")
-    if not reason.strip():
-        raise DomainError("Give the reason for revoking the share.", field="reason")
+    reason = require_reason(reason, field="reason", message="Give the reason for revoking the share.")
     share.revoked_at = timezone.now()
     share.revoked_by = acting_user
-    share.revoke_reason = reason.strip()
+    share.revoke_reason = reason
     share.save()
     still_shared = CaseShare.objects.filter(
         case=share.case, agency=share.agency, revoked_at__isnull=True
@@ -359,8 +358,12 @@ def do_break_glass(
     minutes: int | None = None,
 ) -> BreakGlass:
     """Open a case not shared with the user's agency, for a limited time, with a typed reason."""
-    if len((reason or "").strip()) < 10:
-        raise DomainError("Explain why you need emergency access (at least 10 characters).", field="reason")
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Explain why you need emergency access (at least 10 characters).",
+        min_length=10,
+    )
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
     if agency.pk not in policy.content_agencies(user):
@@ -389,7 +392,7 @@ def do_break_glass(
         user=user,
         agency=agency,
         agreement=agreement,
-        reason=reason.strip(),
+        reason=reason,
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
@@ -423,13 +426,14 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
         raise DomainError("This break-glass access has already been reviewed.", field="review_outcome")
     if outcome not in REVIEW_OUTCOMES:
         raise DomainError("Choose justified or not justified.", field="review_outcome")
-    if outcome == "unjustified" and not (note or "").strip():
-        raise DomainError("Say why the access was not justified.", field="review_note")
+    note = clean_text(note)
+    if outcome == "unjustified":
+        require_reason(note, field="review_note", message="Say why the access was not justified.")
     now = timezone.now()
     glass.reviewed_at = now
     glass.reviewed_by = acting_user
     glass.review_outcome = outcome
-    glass.review_note = (note or "").strip()
+    glass.review_note = note
     ended = outcome == "unjustified" and glass.expires_at > now
     if ended:
         glass.expires_at = now
@@ -509,8 +513,12 @@ def do_record_disclosure(
         raise DomainError("Choose the data categories disclosed.", field="categories")
     if not (summary or "").strip():
         raise DomainError("Describe what was disclosed.", field="summary")
-    if len((justification or "").strip()) < 10:
-        raise DomainError("Record why the disclosure was necessary and proportionate.", field="justification")
+    justification = require_reason(
+        justification,
+        field="justification",
+        message="Record why the disclosure was necessary and proportionate.",
+        min_length=10,
+    )
     if disclosed_on is None:
         raise DomainError("Give the date of the disclosure.", field="disclosed_on")
     if disclosed_on > timezone.localdate():
@@ -526,7 +534,7 @@ def do_record_disclosure(
         recipient_kind=recipient_kind,
         categories=sorted(set(categories)),
         summary=summary.strip(),
-        justification=justification.strip(),
+        justification=justification,
         undertaking=undertaking,
         approved_by=approved_by,
         disclosed_on=disclosed_on,

@@ -2,7 +2,8 @@
 """Verify a Convene audit export without Convene: needs only Python 3.11+ and ``cryptography``.
 
     python verify_audit_export.py export.jsonl [--public-key BASE64 | --public-key-file FILE]
-    python verify_audit_export.py export.csv
+    python verify_audit_export.py export.csv   (a cell beginning with an apostrophe had one added
+                                               against formula injection; it is dropped here)
 
 Checks that every exported event hashes to its chain entry, that the entries link without a gap
 from the first exported sequence number to the covering checkpoint, and that each checkpoint is
@@ -77,10 +78,16 @@ def read_jsonl(path: str) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+def _restore(text: str) -> str:
+    """Undo Convene's formula-injection guard: a cell that begins with an apostrophe had one added."""
+    return text[1:] if text.startswith("'") else text
+
+
 def read_csv(path: str) -> list[dict]:
     items = []
     with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+        for raw in csv.DictReader(handle):
+            row = {name: _restore(value or "") for name, value in raw.items()}
             kind = row["kind"]
             if kind == "header":
                 items.append({"kind": kind, **json.loads(row["note"])})

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from agencies.models import Agency, User
 from core.pagination import KeysetPagination
+from core.parsing import optional_int
 from sharing import policy
 from sharing.policy import Access
 
@@ -88,11 +89,9 @@ class CaseViewSet(viewsets.GenericViewSet):
         if params.get("forum"):
             qs = qs.filter(forum=params["forum"])
         for name, column in (("mappa_level", "mappa_level"), ("agency", "lead_agency_id")):
-            if params.get(name):
-                try:
-                    qs = qs.filter(**{column: int(params[name])})
-                except ValueError as exc:
-                    raise serializers.ValidationError({name: ["Give a whole number."]}) from exc
+            number = optional_int(params, name)
+            if number is not None:
+                qs = qs.filter(**{column: number})
         if params.get("review_due"):
             try:
                 qs = qs.filter(next_review_on__lte=date.fromisoformat(params["review_due"]))

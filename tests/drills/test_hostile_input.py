@@ -303,6 +303,64 @@ def test_linking_to_a_record_not_seen_in_full_is_refused_like_an_unknown_id_on_p
     assert (Case.objects.count(), Nominal.objects.count(), AuditEvent.objects.count()) == before
 
 
+def _send(client, method: str, url: str, raw: str):
+    TRIED.append(f"{method} {url}")
+    return client.generic(method, url, raw, content_type="application/json")
+
+
+@pytest.mark.parametrize("shape", ["[" * 5000, '{"a":' * 5000, '{"body": ' + "[" * 5000])
+@pytest.mark.parametrize(
+    ("persona", "method", "where"),
+    [
+        ("police_practitioner", "POST", "cases"),
+        ("police_practitioner", "PATCH", "case"),
+        ("health_practitioner", "POST", "notes"),
+    ],
+)
+def test_deeply_nested_json_is_a_400_naming_the_body_not_a_server_error(
+    world, api, persona, method, where, shape
+):
+    # given a body nested 5000 levels deep (a RecursionError for a plain json.loads)
+    url = {
+        "cases": "/api/v1/cases/",
+        "case": f"/api/v1/cases/{world.case.pk}/",
+        "notes": _notes_url(world.case),
+    }[where]
+    before = (Note.objects.count(), world.case.version)
+    # when it is sent to the endpoint
+    response = _send(api(world.users[persona]), method, url, shape)
+    # then it is refused as a bad body, and nothing is written
+    assert response.status_code == 400
+    assert "nested deeper" in response.json()["errors"]["body"][0]
+    world.case.refresh_from_db()
+    assert (Note.objects.count(), world.case.version) == before
+
+
+def test_json_nested_within_the_limit_is_still_parsed(world, api):
+    # a body nested a little (an object holding a list) is read as usual
+    payload = {"body": "A note", "category": "C3", "extra": [[{"a": [1]}]]}
+    response = _post(api(world.health_practitioner), _notes_url(world.case), json.dumps(payload))
+    assert response.status_code in (201, 400)
+    assert "body" not in response.json().get("errors", {})
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("agency=100000000000000000000", "agency"),
+        ("agency=9223372036854775808", "agency"),
+        ("agency=-1", "agency"),
+        ("mappa_level=99999999999999999999999", "mappa_level"),
+        ("agency=1e3", "agency"),
+    ],
+)
+def test_an_out_of_range_integer_parameter_is_a_400_naming_it(world, api, query, field):
+    TRIED.append(f"/api/v1/cases/?{query}")
+    response = api(world.health_practitioner).get(f"/api/v1/cases/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
 def teardown_module(module) -> None:
     FIGURES.parent.mkdir(exist_ok=True)
     FIGURES.write_text(json.dumps({"hostile_inputs_tried": len(TRIED)}, indent=2))
