@@ -222,6 +222,8 @@ CONVENE_INDEX_KEY = env_secret("CONVENE_INDEX_KEY")
 CONVENE_AUDIT_SIGNING_KEY = env_secret("CONVENE_AUDIT_SIGNING_KEY")
 CONVENE_CREATE_KEY_FILES = False
 CONVENE_KEY_DIR = Path(env_str("CONVENE_KEY_DIR", str(VAR_DIR / "keys")))
+# Where people reach Convene, for links made outside a request (manage.py create_agency's invitation).
+CONVENE_BASE_URL = env_str("CONVENE_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS else "")
 CONVENE_CHECKPOINT_DIR = Path(env_str("CONVENE_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")))
 CONVENE_DEK_CACHE_SECONDS = env_int("CONVENE_DEK_CACHE_SECONDS", 300)
 CONVENE_BREAK_GLASS_MINUTES = env_int("CONVENE_BREAK_GLASS_MINUTES", 60)

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from agencies.models import ApiToken
-from agencies.services import do_end_membership, do_issue_token, do_revoke_token
+from agencies.services import do_end_membership, do_invite_agency_admin, do_issue_token, do_revoke_token
 from cases import choices as c
 from cases.services import do_add_action, do_add_order
 from lifecycle.sar import SubjectQuery, do_open_sar
@@ -132,6 +132,9 @@ def northshire(world):
         ),
     )
     token, _ = do_issue_token(user=owner, days=5)
+    invitation, _ = do_invite_agency_admin(
+        agency=police, first_name="Ina", last_name="Vite", acting_user=None
+    )
     membership = world.memberships["police_practitioner"]
     share = CaseShare.objects.filter(case=case).first()
     victim = case.victims.first()
@@ -150,6 +153,7 @@ def northshire(world):
         "event_id": 1,
         "user_id": owner.pk,
         "agency_id": police.pk,
+        "token": "not-a-real-invitation",  # a real one signs the persona out: invitations are for newcomers
     }
     by_prefix = [
         ("api/v1/cases/", case.pk),
@@ -168,6 +172,7 @@ def northshire(world):
         ("lifecycle/sar/", sar.pk),
         ("api/v1/lifecycle/sars/", sar.pk),
         ("lifecycle/review/", case.pk),
+        ("operations/agencies/", invitation.pk),
         ("people/", membership.pk),
         ("audit/", case.pk),
         ("api/v1/audit/", case.pk),
