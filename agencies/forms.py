@@ -103,6 +103,14 @@ class InviteAdminForm(forms.Form):
     email = forms.EmailField(label="Admin's work email", required=False)
 
 
+class OpenInvitationForm(forms.Form):
+    code = forms.CharField(
+        label="Invitation code",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class AcceptInvitationForm(forms.Form):
     username = forms.CharField(
         label="Choose a username",

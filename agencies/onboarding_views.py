@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import DomainError
 from sharing import policy
 
-from .forms import AcceptInvitationForm, CreateAgencyForm, InviteAdminForm
+from .forms import AcceptInvitationForm, CreateAgencyForm, InviteAdminForm, OpenInvitationForm
 from .models import Agency, AgencyInvitation
 from .services import (
     InvitationUnusable,
@@ -47,9 +47,11 @@ def _form_error(form: Any, exc: DomainError) -> None:
 
 
 def invitation_link(request: HttpRequest | None, raw: str) -> str:
+    """The link to hand over. Its token follows "#": browsers never send that part to the server, so
+    it reaches no access log, proxy or Referer header (static/js/invitation.js posts it)."""
     from django.conf import settings
 
-    path = reverse("agencies:invitation-open", kwargs={"token": raw})
+    path = reverse("agencies:invitation") + "#" + raw
     if request is not None:
         return request.build_absolute_uri(path)
     return settings.CONVENE_BASE_URL.rstrip("/") + path
@@ -167,10 +169,11 @@ def _unusable(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def open_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """The link itself: remember the invitation in this session and move to a URL without the token
-    (so it does not linger in the address bar, the history or a Referer header)."""
-    invitation = usable_invitation(token)
+@require_POST
+def open_invitation(request: HttpRequest) -> HttpResponse:
+    """The link's token, posted from the page (never in a URL): remember the invitation in this session."""
+    form = OpenInvitationForm(request.POST)
+    invitation = usable_invitation(form.cleaned_data["code"]) if form.is_valid() else None
     if invitation is None:
         return _unusable(request)
     if request.user.is_authenticated:
@@ -183,10 +186,16 @@ def open_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request: HttpRequest) -> HttpResponse:
+    """Where the link leads. Without an invitation in the session: the page that posts the link's token;
+    with one: choose a username and password."""
     pk = request.session.get(INVITATION_SESSION_KEY)
     invitation = invitation_by_id(pk) if pk else None
     if invitation is None:
-        return _unusable(request)
+        if pk or request.method == "POST":  # it was withdrawn, expired or used meanwhile
+            return _unusable(request)
+        response = render(request, "agencies/invitation_open.html", {"form": OpenInvitationForm()})
+        add_never_cache_headers(response)
+        return response
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

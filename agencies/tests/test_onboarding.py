@@ -6,6 +6,7 @@ import io
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -48,14 +49,22 @@ def create_agency(*extra: str) -> str:
     return out.getvalue().strip()
 
 
-def path_of(link: str) -> str:
-    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+def token_of(link: str) -> str:
+    return link.split("#", 1)[1]
+
+
+def open_link(client: Client, link: str) -> Any:
+    """What the browser does with the link: load the page, whose script posts the token after "#"."""
+    page = client.get(urlsplit(link).path)  # the fragment stays in the browser
+    assert page.status_code == 200 and 'id="invitation-open"' in page.content.decode()
+    assert "js/invitation.js" in page.content.decode()
+    return client.post("/signin/invitation/open/", {"code": token_of(link)})
 
 
 def accept(link: str, username: str = "dana.okafor") -> tuple[Client, Any]:
     """Open the link, choose a username and password, enrol an authenticator: as the invitee would."""
     client = Client()
-    opened = client.get(path_of(link))
+    opened = open_link(client, link)
     assert opened.status_code == 302 and opened["Location"] == "/signin/invitation/"
     form = client.get("/signin/invitation/")
     assert form.status_code == 200 and "Set up your Convene account" in form.content.decode()
@@ -84,9 +93,11 @@ def test_create_agency_and_its_invitation_make_an_admin_who_adds_people_and_draf
     link = create_agency("--admin-email", "dana.okafor@westshire.police.example")
     agency = Agency.objects.get(name="Westshire Police")
     assert agency.agency_type == "police" and agency.area == "Westshire" and agency.regime == "part3"
-    assert link.startswith("https://") and "/signin/invitation/" in link
-    # then only a hash of the link's token is stored, and no audit event holds the token
-    token = path_of(link).rstrip("/").rsplit("/", 1)[1]
+    assert link.startswith("https://") and "/signin/invitation/#" in link
+    # then the token travels after "#" (never sent to the server: no access log or Referer sees it),
+    # only a hash of it is stored, and no audit event holds it
+    token = token_of(link)
+    assert len(token) >= 40
     invitation = AgencyInvitation.objects.get(agency=agency)
     assert invitation.token_hash != token and token not in invitation.token_hash
     assert not any(token in str(row) for row in AuditEvent.objects.values_list())
@@ -153,22 +164,22 @@ def test_a_used_an_expired_a_withdrawn_and_a_wrong_link_all_answer_the_same(worl
     assert response.status_code == 302
     agency = Agency.objects.get(name="Westshire Police")
     # a used link
-    used = Client().get(path_of(link))
+    used = open_link(Client(), link)
     # an expired one
     expired_invitation, expired_raw = do_invite_agency_admin(
         agency=agency, first_name="Eve", last_name="Late", acting_user=None
     )
     AgencyInvitation.objects.filter(pk=expired_invitation.pk).update(expires_at=timezone.now())
-    expired = Client().get(f"/signin/invitation/{expired_raw}/")
+    expired = Client().post("/signin/invitation/open/", {"code": expired_raw})
     # a withdrawn one (by the operator)
     withdrawn_invitation, withdrawn_raw = do_invite_agency_admin(
         agency=agency, first_name="Wes", last_name="Drawn", acting_user=None
     )
     AgencyInvitation.objects.filter(pk=withdrawn_invitation.pk).update(revoked_at=timezone.now())
-    withdrawn = Client().get(f"/signin/invitation/{withdrawn_raw}/")
-    # a made-up one, and the form page with no invitation in the session
-    wrong = Client().get("/signin/invitation/" + "x" * 43 + "/")
-    bare = Client().get("/signin/invitation/")
+    withdrawn = Client().post("/signin/invitation/open/", {"code": withdrawn_raw})
+    # a made-up one, and the account form posted with no invitation in the session
+    wrong = Client().post("/signin/invitation/open/", {"code": "x" * 43})
+    bare = Client().post("/signin/invitation/", {"username": "eve", "password": NEW_PASSWORD})
     responses = [used, expired, withdrawn, wrong, bare]
     assert [r.status_code for r in responses] == [404] * 5
     assert len({unusable_body(r) for r in responses}) == 1
@@ -181,7 +192,7 @@ def test_a_used_an_expired_a_withdrawn_and_a_wrong_link_all_answer_the_same(worl
 def test_a_link_expiring_between_opening_and_submitting_is_refused_and_nothing_is_written(world: Any) -> None:
     link = create_agency()
     client = Client()
-    assert client.get(path_of(link)).status_code == 302
+    assert open_link(client, link).status_code == 302
     AgencyInvitation.objects.update(expires_at=timezone.now())
     response = client.post(
         "/signin/invitation/", {"username": "dana", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
@@ -198,7 +209,7 @@ def test_a_weak_password_or_a_taken_username_names_the_field_and_writes_nothing(
     settings.AUTH_PASSWORD_VALIDATORS = base.AUTH_PASSWORD_VALIDATORS  # the test settings turn them off
     link = create_agency()
     client = Client()
-    client.get(path_of(link))
+    open_link(client, link)
     weak = client.post(
         "/signin/invitation/", {"username": "dana", "password": "password", "password_again": "password"}
     )
@@ -259,7 +270,7 @@ def test_the_superuser_pages_create_invite_and_deactivate_and_are_404_to_everyon
     assert response.status_code == 302 and response["Location"] == f"/operations/agencies/{agency.slug}/"
     response = client.post(f"/operations/agencies/{agency.slug}/", {"first_name": "Ira", "last_name": "Moss"})
     assert response.status_code == 201
-    link = re.search(r"http://testserver/signin/invitation/[^<\s]+/", response.content.decode())
+    link = re.search(r"http://testserver/signin/invitation/#[A-Za-z0-9_-]+", response.content.decode())
     assert link is not None
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
     # the link is not shown again
@@ -305,7 +316,7 @@ def test_deactivating_an_agency_ends_access_at_once_and_tells_every_members_sock
     # and the same session sees the case no more (the same 404 as a missing case)
     assert practitioner.get(case_url).status_code == 404
     # and its waiting invitation stopped working
-    assert Client().get(f"/signin/invitation/{raw}/").status_code == 404
+    assert Client().post("/signin/invitation/open/", {"code": raw}).status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
     # and it is recorded, with counts and ids only

@@ -153,7 +153,6 @@ def northshire(world):
         "event_id": 1,
         "user_id": owner.pk,
         "agency_id": police.pk,
-        "token": "not-a-real-invitation",  # a real one signs the persona out: invitations are for newcomers
     }
     by_prefix = [
         ("api/v1/cases/", case.pk),
