@@ -227,12 +227,25 @@ def test_the_standalone_verifier_runs_on_an_older_cryptography(tmp_path: Path) -
     # e.g. python3 -m venv /tmp/c38 && /tmp/c38/bin/pip install cryptography==38.0.4
     import subprocess
 
-    rotated_chain()
-    path = export(tmp_path)
     verifier = Path(__file__).resolve().parents[2] / "tools" / "verify_audit_export.py"
-    keys = str(key_document(tmp_path))
-    command = [os.environ["CONVENE_VERIFIER_PYTHON"], "-I", str(verifier), str(path), "--keys", keys]
-    result = subprocess.run(
-        command, capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"}
-    )
+
+    def run(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        command = [os.environ["CONVENE_VERIFIER_PYTHON"], "-I", str(verifier), str(path), *extra]
+        return subprocess.run(
+            command, capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"}
+        )
+
+    # one key, given as before
+    make_events(3)
+    checkpoint = make_checkpoint()
+    assert checkpoint is not None
+    (single := tmp_path / "single").mkdir()
+    key = json.loads(key_document(tmp_path).read_text())["keys"][0]["public_key"]
+    result = run(export(single), "--public-key", key)
+    assert result.returncode == 0, result.stderr
+    # and after a rotation, with the published key document
+    rotate()
+    make_events(2)
+    make_checkpoint()
+    result = run(export(tmp_path), "--keys", str(key_document(tmp_path)))
     assert result.returncode == 0, result.stderr
