@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
+CHECKPOINT_LOCK_ID = 4_242_002
 EVENT_FIELDS = FIELDS  # the canonical encoding covers every column
 # What auditors read and export: every column but the free-form detail and the client address.
 PUBLIC_FIELDS = tuple(name for name in FIELDS if name not in ("detail", "client_ip"))
@@ -293,6 +294,7 @@ def do_rotate_signing_key(*, new_key_file: Path | None = None, actor: str = "rot
         handle.write(_private_b64(new) + "\n")
     try:
         with transaction.atomic():
+            _take_checkpoint_lock()
             record_event(
                 Op.KEY_ROTATION,
                 username=actor,
@@ -385,22 +387,36 @@ def _consume_pending(ids: list[int]) -> None:
     AuditPending.objects.filter(event_id__in=ids).delete()
 
 
+def _take_checkpoint_lock() -> None:
+    """One signer at a time (PostgreSQL advisory lock until commit; SQLite's write transaction already
+    serialises): a checkpoint is either signed before a rotation, or sees the new key registered."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHECKPOINT_LOCK_ID])
+
+
 def make_checkpoint() -> AuditCheckpoint | None:
     """Seal what is pending, then sign the chain head; the note is also written outside the database."""
     seal_pending()
-    tree_size, head = chain_head()
-    if tree_size == 0:
-        return None
-    latest = AuditCheckpoint.objects.order_by("-tree_size").first()
-    if latest is not None and latest.tree_size == tree_size:
-        return latest
-    key = current_signing_key()  # first, so that a key registered now covers this checkpoint
-    now = timezone.now()
-    note = sign_checkpoint(key, tree_size, head, now)
-    checkpoint = AuditCheckpoint.objects.create(
-        tree_size=tree_size, head_hash=head, note=note, key_id=key_id_for(key.public_key()), created_at=now
-    )
-    _publish(note, f"checkpoint-{tree_size:012d}.note")
+    with transaction.atomic():
+        _take_checkpoint_lock()
+        tree_size, head = chain_head()
+        if tree_size == 0:
+            return None
+        latest = AuditCheckpoint.objects.order_by("-tree_size").first()
+        if latest is not None and latest.tree_size == tree_size:
+            return latest
+        key = current_signing_key()  # first, so that a key registered now covers this checkpoint
+        now = timezone.now()
+        note = sign_checkpoint(key, tree_size, head, now)
+        checkpoint = AuditCheckpoint.objects.create(
+            tree_size=tree_size,
+            head_hash=head,
+            note=note,
+            key_id=key_id_for(key.public_key()),
+            created_at=now,
+        )
+        _publish(note, f"checkpoint-{tree_size:012d}.note")
     return checkpoint
 
 
