@@ -21,7 +21,7 @@ from core.errors import DomainError
 from sharing import policy
 
 from .forms import AcceptInvitationForm, CreateAgencyForm, InviteAdminForm, OpenInvitationForm
-from .models import Agency, AgencyInvitation
+from .models import Agency, AgencyInvitation, User
 from .services import (
     InvitationUnusable,
     do_accept_invitation,
@@ -36,9 +36,11 @@ from .services import (
 INVITATION_SESSION_KEY = "convene_invitation"
 
 
-def _operator(request: HttpRequest) -> None:
-    if not policy.can_onboard_agencies(request.user):
+def _operator(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not policy.can_onboard_agencies(user):
         raise Http404("No such page.")
+    return user
 
 
 def _form_error(form: Any, exc: DomainError) -> None:
@@ -70,7 +72,7 @@ def _show_link(request: HttpRequest, agency: Agency, raw: str, status: int = 201
 
 @require_http_methods(["GET", "POST"])
 def agency_list(request: HttpRequest) -> HttpResponse:
-    _operator(request)
+    operator = _operator(request)
     form = CreateAgencyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -79,7 +81,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
                 name=data["name"],
                 agency_type=data["agency_type"],
                 area=data["area"],
-                acting_user=request.user,
+                acting_user=operator,
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -97,7 +99,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    _operator(request)
+    operator = _operator(request)
     agency = get_object_or_404(Agency, slug=slug)
     form = InviteAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -108,7 +110,7 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 email=data["email"],
-                acting_user=request.user,
+                acting_user=operator,
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -125,10 +127,10 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def withdraw_invitation(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
-    _operator(request)
+    operator = _operator(request)
     invitation = get_object_or_404(AgencyInvitation, pk=pk, agency__slug=slug)
     try:
-        do_withdraw_invitation(invitation=invitation, acting_user=request.user)
+        do_withdraw_invitation(invitation=invitation, acting_user=operator)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -138,7 +140,7 @@ def withdraw_invitation(request: HttpRequest, slug: str, pk: Any) -> HttpRespons
 
 @require_http_methods(["GET", "POST"])
 def deactivate_agency(request: HttpRequest, slug: str) -> HttpResponse:
-    _operator(request)
+    operator = _operator(request)
     agency = get_object_or_404(Agency, slug=slug)
     error = ""
     if request.method == "POST":
@@ -146,7 +148,7 @@ def deactivate_agency(request: HttpRequest, slug: str) -> HttpResponse:
             error = f"Type {agency.slug} to confirm."
         else:
             try:
-                ended = do_deactivate_agency(agency=agency, acting_user=request.user)
+                ended = do_deactivate_agency(agency=agency, acting_user=operator)
             except DomainError as exc:
                 error = exc.message
             else:
