@@ -37,7 +37,15 @@ class SessionPolicyMiddleware:
         return self.get_response(request)
 
 
-PUBLIC_PREFIXES = ("/signin/", "/static/", "/healthz", "/readyz", "/api/", "/favicon.ico")
+PUBLIC_PREFIXES = (
+    "/signin/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/api/",
+    "/favicon.ico",
+    "/.well-known/convene-audit-keys.json",
+)
 
 
 class RequireVerifiedMiddleware:

@@ -3,7 +3,9 @@
 The output is checked without Convene by tools/verify_audit_export.py (Python + cryptography only).
 
 JSON Lines: one object per line with ``kind``:
-  ``header``     format, origin, public_key (base64 raw Ed25519), since, until, first_seq, last_seq
+  ``header``     format, origin, public_key (the current key, base64 raw Ed25519), keys (every signing
+                 key with its key_id and validity, as /.well-known/convene-audit-keys.json), since,
+                 until, first_seq, last_seq
   ``event``      seq, prev_hash, hash and ``event`` (every hashed field, canonical plain values)
   ``link``       seq, prev_hash, hash only: the chain between the last exported event and the checkpoint
   ``checkpoint`` the signed note exactly as published
@@ -27,7 +29,7 @@ from core.csvcells import csv_writer
 
 from .chain import FIELDS, JSON_FIELDS, ORIGIN, plain_event
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, Op
-from .services import EVENT_FIELDS, make_checkpoint, public_key_b64, record_event
+from .services import EVENT_FIELDS, make_checkpoint, public_key_b64, published_keys, record_event
 
 FORMAT = "convene-audit-export/1"
 CSV_COLUMNS = ("kind", "seq", "prev_hash", "hash", *FIELDS, "note")
@@ -55,6 +57,7 @@ def _lines(since: datetime, until: datetime, chunk: int = 5_000) -> Iterator[dic
         "format": FORMAT,
         "origin": ORIGIN,
         "public_key": public_key_b64(),
+        "keys": published_keys()["keys"],
         "since": since.isoformat(),
         "until": until.isoformat(),
         "first_seq": first,

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from core.charts import bar_chart
 from core.csvcells import csv_writer
@@ -17,7 +18,7 @@ from sharing import policy
 
 from . import reading
 from .models import Op
-from .services import PUBLIC_FIELDS, record_event
+from .services import PUBLIC_FIELDS, published_keys, record_event
 
 CSV_COLUMNS = PUBLIC_FIELDS
 
@@ -132,4 +133,14 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             justification="auditor CSV export",
             detail={"what": "audit events CSV", "filters": sorted(filters.as_query()), "rows": rows},
         )
+    return response
+
+
+@require_safe
+def signing_keys_document(request: HttpRequest) -> HttpResponse:
+    """/.well-known/convene-audit-keys.json: every audit signing key's public half with its validity,
+    for anyone checking checkpoints, exports or erasure certificates. Public by design."""
+    response = JsonResponse(published_keys())
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from audit import views as audit_views
 from core import views as core_views
 
 api_v1 = [
@@ -14,6 +15,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path(".well-known/convene-audit-keys.json", audit_views.signing_keys_document, name="audit-signing-keys"),
     path("", include("core.urls")),
     path("", include("agencies.urls")),
     path("cases/", include("cases.urls")),

@@ -809,6 +809,15 @@ def audit_cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
 
 
+def can_onboard_agencies(user: Any) -> bool:
+    """Operators (active superusers) create and deactivate agencies and invite their first admins."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_superuser", False)
+    )
+
+
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
     return has_role(user, Role.AGENCY_ADMIN, agency)
 
