@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from authlib.integrations.django_client import DjangoOAuth2App, OAuth
 from django.conf import settings
 
+from sharing import policy
+
 from .models import Membership, User
 from .sso_models import AgencyIdentityProvider, ExternalIdentity, MfaPolicy
 
@@ -186,14 +188,17 @@ class Resolved:
     identity: ExternalIdentity | None  # None: the link is made now, at this first sign-in
 
 
-def _email_domain_allowed(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) -> bool:
-    email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email:
+def _in_allowed_domain(provider: AgencyIdentityProvider, value: object) -> bool:
+    if not isinstance(value, str) or "@" not in value:
         return False
+    domain = value.rsplit("@", 1)[1].strip().lower()
+    return domain in {d.lower() for d in provider.allowed_email_domains}
+
+
+def _email_domain_allowed(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) -> bool:
     if claims.get("email_verified") is False:
         return False
-    domain = email.rsplit("@", 1)[1].strip().lower()
-    return domain in {d.lower() for d in provider.allowed_email_domains}
+    return _in_allowed_domain(provider, claims.get("email"))
 
 
 def _member_ids(provider: AgencyIdentityProvider) -> Any:
@@ -204,7 +209,9 @@ def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) 
     """The person these verified claims stand for: someone an agency admin added to this agency.
 
     A provider account is linked by its ``sub`` at the first sign-in, to the one active member
-    whose email matches the configured claim; nobody is ever created here.
+    whose email matches the configured claim (itself at an allowed domain); nobody is ever created
+    here. Whether this agency's provider may speak for that person at all is the policy's answer
+    (sharing.policy.provider_may_sign_in), at every sign-in.
     """
     subject = claims.get("sub")
     value = claims.get(provider.person_claim)
@@ -220,15 +227,23 @@ def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) 
         user = identity.user
         if not User.objects.filter(pk=user.pk, is_active=True, pk__in=_member_ids(provider)).exists():
             raise SsoRefused("not_a_member", username=user.username)
+        if not policy.provider_may_sign_in(user, provider.agency_id):
+            raise SsoRefused("not_for_this_provider", username=user.username)
         return Resolved(user=user, identity=identity)
     if not claimed:
         raise SsoRefused("no_person_claim")
+    if not _in_allowed_domain(provider, claimed):
+        # The claim matched to a person's email must itself be at an allowed domain, whatever
+        # the email claim says: otherwise any claim an account holder can set names anyone.
+        raise SsoRefused("email_domain_not_allowed", username=claimed)
     candidates = list(
         User.objects.filter(is_active=True, email__iexact=claimed, pk__in=_member_ids(provider))[:2]
     )
     if len(candidates) != 1:
         raise SsoRefused("unknown_person", username=claimed)
     user = candidates[0]
+    if not policy.provider_may_sign_in(user, provider.agency_id):
+        raise SsoRefused("not_for_this_provider", username=user.username)
     if ExternalIdentity.objects.filter(provider=provider, user=user).exists():
         # This person is already linked to another account at the provider: never re-link silently.
         raise SsoRefused("linked_to_another_account", username=user.username)

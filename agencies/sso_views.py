@@ -68,11 +68,13 @@ REFUSALS = {
     "not_a_member": "You no longer hold a role in this agency. Ask your agency admin.",
     "linked_to_another_account": "Your Convene account is linked to a different organisation account. "
     "Ask your agency admin.",
+    "not_for_this_provider": "You hold a role in more than one agency, or administer Convene, so "
+    "sign in with your username and security code instead.",
     "session_expired": "Your organisation's sign-in has already expired. Start again from this page.",
 }
 PERSON_REFUSALS = frozenset(
     {"no_subject", "no_person_claim", "email_domain_not_allowed", "unknown_person", "not_a_member"}
-    | {"linked_to_another_account"}
+    | {"linked_to_another_account", "not_for_this_provider"}
 )
 
 
