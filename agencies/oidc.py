@@ -9,13 +9,16 @@ accepted, and how long the session may last.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from authlib.integrations.django_client import DjangoOAuth2App, OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 
 from sharing import policy
@@ -83,19 +86,98 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A provider lives at a public address; loopback only when tests and development allow it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return bool(settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK)
+    return address.is_global and not address.is_multicast
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 def issuer_problem(issuer: str) -> str | None:
-    """Why this issuer cannot be used, or None. https only (http to loopback in tests and dev)."""
+    """Why this issuer cannot be used, or None. https only (http to loopback in tests and dev),
+    and never an internal address written as such (names are checked again at every fetch)."""
     try:
         parts = urlsplit(issuer)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number
     except ValueError:
         return "Enter the issuer as a full URL, such as https://login.example.org/realm."
     if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
         return "Enter the issuer as a full URL without a query, such as https://login.example.org/realm."
+    host = parts.hostname
+    literal = _literal_address(host)
+    internal = (literal is not None and not _address_allowed(literal)) or (
+        host == "localhost" and not settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK
+    )
+    if internal:
+        return "The issuer must be the provider's public address, not an internal one."
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK and _is_loopback(host):
         return None
     return "The issuer must use https."
+
+
+def destination_problem(url: str) -> str | None:
+    """Why Convene must not send a request for a provider to this URL, or None.
+
+    The issuer is typed by an agency admin and the other endpoints come from its discovery
+    document, so every request (and every redirect it follows) is checked where it goes: https to
+    public addresses only; http only to loopback, and only where CONVENE_OIDC_ALLOW_HTTP_LOOPBACK
+    (tests, development). A name that does not resolve is left for the request itself to fail.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "malformed"
+    host = parts.hostname
+    if not host:
+        return "no_host"
+    if parts.scheme == "http":
+        if not (settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK and _is_loopback(host)):
+            return "not_https"
+    elif parts.scheme != "https":
+        return "not_https"
+    literal = _literal_address(host)
+    if literal is not None:
+        addresses = {literal}
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    if not addresses or not all(_address_allowed(address) for address in addresses):
+        return "internal_address"
+    return None
+
+
+class GuardedSession(OAuth2Session):
+    """Authlib's HTTP session, refusing to send anything to a destination that is not a provider's
+    (destination_problem). ``send`` sees the first request and every redirect requests follows."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if destination_problem(str(request.url or "")) is not None:
+            raise SsoRefused("unsafe_destination")
+        response: requests.Response = super().send(request, **kwargs)
+        return response
+
+
+class GuardedApp(DjangoOAuth2App):
+    client_cls = GuardedSession
+
+
+class GuardedOAuth(OAuth):
+    oauth2_client_cls = GuardedApp
 
 
 def secret_path(agency_slug: str, name: str) -> Path | None:
@@ -141,7 +223,7 @@ def read_client_secret(provider: AgencyIdentityProvider) -> str:
 # --- the Authlib client --------------------------------------------------------------------------
 def client_for(provider: AgencyIdentityProvider) -> DjangoOAuth2App:
     """A client for this agency's provider, built from the current configuration."""
-    oauth = OAuth()
+    oauth = GuardedOAuth()
     client: DjangoOAuth2App = oauth.register(
         name=f"agency{provider.agency_id}",
         client_id=provider.client_id,
@@ -156,12 +238,65 @@ def client_for(provider: AgencyIdentityProvider) -> DjangoOAuth2App:
     return client
 
 
+# What Convene reads from a discovery document. Authlib passes the whole document to its HTTP
+# session as settings, so anything else in it (code_challenge_method, default_timeout, scope ...)
+# would override Convene's own: PKCE could be switched off by the document.
+METADATA_KEYS = frozenset(
+    {
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "id_token_signing_alg_values_supported",
+        "response_types_supported",
+        "subject_types_supported",
+        "scopes_supported",
+        "claims_supported",
+        "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+        "_loaded_at",  # Authlib's own mark that the document was fetched
+    }
+)
+# Where the browser or Convene is sent: only ever at the issuer's own origin.
+ENDPOINT_KEYS = (
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+    "end_session_endpoint",
+)
+REQUIRED_ENDPOINT_KEYS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
 def load_metadata(client: DjangoOAuth2App, provider: AgencyIdentityProvider) -> dict[str, Any]:
-    """The discovery document, checked: it must name our issuer exactly, and ID tokens are only
-    accepted with asymmetric signatures."""
+    """The discovery document, checked: it must name our issuer exactly, every endpoint must be at
+    the issuer's origin, only the keys Convene reads are kept, and ID tokens are only accepted with
+    asymmetric signatures."""
     metadata: dict[str, Any] = client.load_server_metadata()
     if metadata.get("issuer") != provider.issuer:
         raise SsoRefused("issuer_mismatch")
+    for key in [k for k in metadata if k not in METADATA_KEYS]:
+        del metadata[key]  # in place: it is the client's own copy, which Authlib reads later
+    origin = _origin(provider.issuer)
+    for key in ENDPOINT_KEYS:
+        value = metadata.get(key)
+        if value is None and key not in REQUIRED_ENDPOINT_KEYS:
+            continue
+        if not isinstance(value, str) or origin is None or _origin(value) != origin:
+            raise SsoRefused("endpoint_not_at_issuer")
     offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
     allowed = [alg for alg in offered if alg in SIGNING_ALGORITHMS]
     if not allowed:

@@ -55,6 +55,8 @@ REFUSALS = {
     "no_id_token": "Your organisation's sign-in could not be confirmed. Start again from this page.",
     "issuer_mismatch": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
     "unsupported_signature": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
+    "endpoint_not_at_issuer": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
+    "unsafe_destination": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
     "secret_unavailable": "Your organisation's sign-in is not available at the moment. "
     "Ask your agency admin.",
     "provider_unreachable": "Your organisation's sign-in service could not be reached. Try again in a "

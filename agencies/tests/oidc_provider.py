@@ -54,6 +54,9 @@ class Provider:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     logouts: list[dict[str, str]] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every code, verifier and token it handled
+    # A test may change the discovery document (None removes a key), or have it redirect elsewhere.
+    discovery_changes: dict[str, Any] = field(default_factory=dict)
+    discovery_redirect: str | None = None
 
     # --- the WSGI app ---------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -74,22 +77,23 @@ class Provider:
     def _discovery(
         self, environ: dict[str, Any], query: dict[str, str], start: StartResponse
     ) -> Iterable[bytes]:
-        return _json(
-            start,
-            "200 OK",
-            {
-                "issuer": self.issuer,
-                "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token",
-                "jwks_uri": f"{self.issuer}/jwks",
-                "end_session_endpoint": f"{self.issuer}/logout",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            },
-        )
+        if self.discovery_redirect:
+            start("302 Found", [("Location", self.discovery_redirect), ("Content-Length", "0")])
+            return [b""]
+        document: dict[str, Any] = {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "end_session_endpoint": f"{self.issuer}/logout",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }
+        document.update(self.discovery_changes)
+        return _json(start, "200 OK", {k: v for k, v in document.items() if v is not None})
 
     def _jwks(self, environ: dict[str, Any], query: dict[str, str], start: StartResponse) -> Iterable[bytes]:
         return _json(start, "200 OK", {"keys": [self.key.as_dict(private=False)]})

@@ -5,19 +5,24 @@ Every test here failed on the code as it was merged (07fbf67) and passes with it
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from django.conf import settings
 from django.test import Client
 
+from agencies import oidc
 from agencies.models import ExternalIdentity
 from agencies.services import do_add_membership, do_create_person
-from agencies.sso_services import do_configure_identity_provider
+from agencies.sso_services import ProviderSettings, do_configure_identity_provider
 from agencies.tests import test_oidc as base
 from agencies.tests.oidc_provider import NextLogin
 from audit.models import AuditEvent
+from core.errors import DomainError
 
 sso = base.sso  # the same fixture: Northshire Police's provider and Amber Reid, a police practitioner
 Sso = base.Sso
@@ -124,3 +129,96 @@ def test_the_claim_matched_to_a_person_must_itself_be_at_an_allowed_domain(sso: 
     assert response.status_code == 403
     assert not _signed_in(client)
     assert not ExternalIdentity.objects.exists()
+
+
+# --- the discovery document and where Convene sends requests ---------------------------------------
+def _refusal_reason() -> str:
+    event = AuditEvent.objects.filter(op="sign_in_failed").order_by("-id").first()
+    assert event is not None
+    return str(event.detail["reason"])
+
+
+def test_discovery_cannot_redirect_convene_to_an_internal_address(sso: Sso, settings: Any) -> None:
+    # Given the issuer's discovery URL redirects to the cloud metadata service
+    settings.CONVENE_OIDC_TIMEOUT_SECONDS = 2
+    sso.op.discovery_redirect = "http://169.254.169.254/latest/meta-data/"
+    # When someone starts signing in
+    response = Client().get("/signin/sso/northshire-police/begin/")
+    # Then Convene refuses to follow it, and says the sign-in is not set up correctly
+    assert response.status_code == 400
+    assert "not set up correctly" in response.content.decode()
+    assert _refusal_reason() == "unsafe_destination"
+
+
+@pytest.mark.parametrize(
+    ("key", "elsewhere"),
+    [
+        ("token_endpoint", "http://localhost:{port}/token"),  # the client secret would go there
+        ("jwks_uri", "http://localhost:{port}/jwks"),
+        ("authorization_endpoint", "https://login.evil.example/authorize"),
+        ("end_session_endpoint", "https://evil.example/logout"),  # where signing out sends people
+    ],
+)
+def test_every_endpoint_must_be_at_the_issuers_origin(sso: Sso, key: str, elsewhere: str) -> None:
+    port = urlsplit(sso.op.issuer).port
+    sso.op.discovery_changes = {key: elsewhere.format(port=port)}
+    client = Client()
+    response = client.get("/signin/sso/northshire-police/begin/")
+    assert response.status_code == 400
+    assert _refusal_reason() == "endpoint_not_at_issuer"
+    assert not sso.op.authorize_requests
+
+
+def test_the_discovery_document_cannot_switch_off_pkce(sso: Sso) -> None:
+    # Given a discovery document carrying a setting of Authlib's HTTP session
+    sso.op.discovery_changes = {"code_challenge_method": "plain", "scope": "openid"}
+    # Then Convene still asks for S256 and its own scopes
+    query = parse_qs(urlsplit(base.to_provider(Client())).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["scope"] == [oidc.SCOPES]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.0.0.7/realm",
+        "https://192.168.1.1/",
+        "https://169.254.169.254/",
+        "https://[fd00::1]/",
+        "https://[::ffff:10.0.0.7]/",
+        "https://0.0.0.0/",
+        "http://login.example.org/",  # not https
+        "ftp://login.example.org/",
+    ],
+)
+def test_no_request_goes_to_an_internal_or_plain_http_address(url: str, settings: Any) -> None:
+    settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = False
+    assert oidc.destination_problem(url) is not None
+
+
+def test_public_https_addresses_are_fine_and_loopback_only_when_allowed(settings: Any) -> None:
+    settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = False
+    assert oidc.destination_problem("https://127.0.0.1/") is not None
+    assert oidc.destination_problem("https://192.0.2.1/") is not None  # documentation range
+    assert oidc.destination_problem("https://8.8.8.8/") is None
+    settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = True
+    assert oidc.destination_problem("http://127.0.0.1:8123/x") is None
+
+
+@pytest.mark.parametrize(
+    "issuer", ["https://10.0.0.7/realm", "https://169.254.169.254", "https://[::1]/", "https://localhost/"]
+)
+def test_an_issuer_at_an_internal_address_is_refused_naming_the_field(
+    issuer: str, world: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = False
+    settings.CONVENE_OIDC_SECRETS_DIR = tmp_path
+    (tmp_path / "northshire-police").mkdir()
+    (tmp_path / "northshire-police" / "client-secret").write_text("x")
+    police = world.agencies["police"]
+    values = dataclasses.asdict(base.settings_for(base.Provider("c", "s", set(), issuer=issuer)))
+    with pytest.raises(DomainError) as raised:
+        do_configure_identity_provider(
+            agency=police, settings=ProviderSettings(**values), acting_user=world.police_admin, version=None
+        )
+    assert raised.value.field == "issuer"
