@@ -184,8 +184,11 @@ def secret_path(agency_slug: str, name: str) -> Path | None:
     """The client-secret file ``name`` of this agency: only inside its own folder of
     CONVENE_OIDC_SECRETS_DIR, so that no admin can point their provider at another agency's
     secret (or at any other file on the server) and have Convene send it to an issuer they run."""
-    base = (Path(settings.CONVENE_OIDC_SECRETS_DIR) / agency_slug).resolve()
-    candidate = (base / name).resolve()
+    try:
+        base = (Path(settings.CONVENE_OIDC_SECRETS_DIR) / agency_slug).resolve()
+        candidate = (base / name).resolve()
+    except (OSError, ValueError):  # a NUL byte, a symlink loop: no such file, not a server error
+        return None
     if not agency_slug or not candidate.is_relative_to(base) or candidate == base:
         return None
     return candidate
@@ -307,12 +310,16 @@ def load_metadata(client: DjangoOAuth2App, provider: AgencyIdentityProvider) -> 
 
 def claims_options(provider: AgencyIdentityProvider) -> dict[str, dict[str, Any]]:
     """What the ID token must carry. Authlib's default checks ``iss`` but, when the token names an
-    ``azp``, not that ``aud`` holds our client id; Convene requires both, and a subject."""
+    ``azp``, not that ``aud`` holds our client id; Convene requires both, and a subject. Convene
+    always sends ``max_age``, so the token must say when the person authenticated (``auth_time``,
+    OpenID Connect Core 3.1.2.1): without it a provider session begun days ago would pass for a
+    fresh one, and the session limit would run from when the token was issued instead."""
     return {
         "iss": {"essential": True, "values": [provider.issuer]},
         "aud": {"essential": True, "values": [provider.client_id]},
         "sub": {"essential": True},
         "exp": {"essential": True},
+        "auth_time": {"essential": True},
     }
 
 
@@ -331,9 +338,13 @@ def _in_allowed_domain(provider: AgencyIdentityProvider, value: object) -> bool:
 
 
 def _email_domain_allowed(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) -> bool:
-    if claims.get("email_verified") is False:
-        return False
     return _in_allowed_domain(provider, claims.get("email"))
+
+
+def _email_unverified(claims: Mapping[str, Any]) -> bool:
+    """The provider says the email is not verified: anything but true, when it says at all (some
+    providers send the string "false", which is truthy)."""
+    return "email_verified" in claims and claims["email_verified"] is not True
 
 
 def _member_ids(provider: AgencyIdentityProvider) -> Any:
@@ -350,11 +361,14 @@ def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) 
     """
     subject = claims.get("sub")
     value = claims.get(provider.person_claim)
-    claimed = value.strip().lower()[:150] if isinstance(value, str) else ""
+    claimed = value.strip().lower() if isinstance(value, str) else ""
+    shown = claimed[:150]  # for the audit and lockout only; the whole value is what must match
     if not isinstance(subject, str) or not subject:
-        raise SsoRefused("no_subject", username=claimed)
+        raise SsoRefused("no_subject", username=shown)
+    if _email_unverified(claims):
+        raise SsoRefused("email_not_verified", username=shown)
     if not _email_domain_allowed(provider, claims):
-        raise SsoRefused("email_domain_not_allowed", username=claimed)
+        raise SsoRefused("email_domain_not_allowed", username=shown)
     identity = (
         ExternalIdentity.objects.select_related("user").filter(provider=provider, subject=subject).first()
     )
@@ -370,12 +384,12 @@ def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) 
     if not _in_allowed_domain(provider, claimed):
         # The claim matched to a person's email must itself be at an allowed domain, whatever
         # the email claim says: otherwise any claim an account holder can set names anyone.
-        raise SsoRefused("email_domain_not_allowed", username=claimed)
+        raise SsoRefused("email_domain_not_allowed", username=shown)
     candidates = list(
         User.objects.filter(is_active=True, email__iexact=claimed, pk__in=_member_ids(provider))[:2]
     )
     if len(candidates) != 1:
-        raise SsoRefused("unknown_person", username=claimed)
+        raise SsoRefused("unknown_person", username=shown)
     user = candidates[0]
     if not policy.provider_may_sign_in(user, provider.agency_id):
         raise SsoRefused("not_for_this_provider", username=user.username)

@@ -65,6 +65,7 @@ REFUSALS = {
     "no_person_claim": "Your organisation's sign-in did not say who you are. Ask your agency admin.",
     "email_domain_not_allowed": "Your organisation account's email domain is not accepted for this "
     "agency. Sign in with the account your agency gave you.",
+    "email_not_verified": "Your organisation account's email address is not verified. Ask your agency admin.",
     "unknown_person": "Your organisation account is not linked to anyone in Convene. Ask your agency "
     "admin to add you.",
     "not_a_member": "You no longer hold a role in this agency. Ask your agency admin.",
@@ -76,7 +77,7 @@ REFUSALS = {
 }
 PERSON_REFUSALS = frozenset(
     {"no_subject", "no_person_claim", "email_domain_not_allowed", "unknown_person", "not_a_member"}
-    | {"linked_to_another_account", "not_for_this_provider"}
+    | {"linked_to_another_account", "not_for_this_provider", "email_not_verified"}
 )
 
 

@@ -39,6 +39,7 @@ class NextLogin:
     extra: dict[str, Any] = field(default_factory=dict)
     audience: str | None = None  # None: the client id
     lifetime_seconds: int = 600  # negative: already expired when issued
+    omit: tuple[str, ...] = ()  # claims the token leaves out (such as auth_time)
 
 
 @dataclass
@@ -161,6 +162,8 @@ class Provider:
             "email": login.email,
             **login.extra,
         }
+        for name in login.omit:
+            claims.pop(name, None)
         if grant["nonce"]:
             claims["nonce"] = grant["nonce"]
         if login.amr is not None:

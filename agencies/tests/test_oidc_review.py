@@ -222,3 +222,63 @@ def test_an_issuer_at_an_internal_address_is_refused_naming_the_field(
             agency=police, settings=ProviderSettings(**values), acting_user=world.police_admin, version=None
         )
     assert raised.value.field == "issuer"
+
+
+# --- the ID token --------------------------------------------------------------------------------
+def test_an_id_token_without_auth_time_is_refused(sso: Sso) -> None:
+    # Given Convene asked for max_age, and the provider does not say when the person authenticated
+    sso.op.next_login = NextLogin(sub="entra-oid-4711", email=base.EMAIL, amr=["mfa"], omit=("auth_time",))
+    client = Client()
+    response = base.round_trip(client)
+    # Then the token is refused (a provider session of any age would otherwise pass as fresh)
+    assert response.status_code == 400
+    assert not _signed_in(client)
+    event = AuditEvent.objects.get(op="sign_in_failed")
+    assert event.detail["reason"] == "token_rejected" and event.detail["error"] == "MissingClaimError"
+
+
+@pytest.mark.parametrize("verified", ["false", False, None, 0])
+def test_an_email_the_provider_has_not_verified_is_refused(sso: Sso, verified: object) -> None:
+    sso.op.next_login = NextLogin(
+        sub="entra-oid-4711", email=base.EMAIL, amr=["mfa"], extra={"email_verified": verified}
+    )
+    client = Client()
+    response = base.round_trip(client)
+    assert response.status_code == 403
+    assert not _signed_in(client)
+    assert not ExternalIdentity.objects.exists()
+    assert AuditEvent.objects.get(op="sign_in_failed").detail["reason"] == "email_not_verified"
+
+
+def test_a_verified_email_or_none_said_is_accepted(sso: Sso) -> None:
+    sso.op.next_login = NextLogin(
+        sub="entra-oid-4711", email=base.EMAIL, amr=["mfa"], extra={"email_verified": True}
+    )
+    assert base.round_trip(Client())["Location"] == "/"
+
+
+# --- the secret file ------------------------------------------------------------------------------
+def test_a_secret_file_name_with_a_nul_byte_is_refused_naming_the_field(sso: Sso, world: Any) -> None:
+    with pytest.raises(DomainError) as raised:
+        do_configure_identity_provider(
+            agency=sso.agency,
+            settings=base.settings_for(sso.op, client_secret_file="client\x00-secret"),
+            acting_user=world.police_admin,
+            version=sso.config.version,
+        )
+    assert raised.value.field == "client_secret_file"
+
+
+def test_a_symlink_out_of_the_agencys_folder_is_not_a_secret_file(sso: Sso, world: Any) -> None:
+    root = Path(settings.CONVENE_OIDC_SECRETS_DIR)
+    (root / "southshire-police").mkdir()
+    (root / "southshire-police" / "client-secret").write_text("another agency's secret")
+    (root / "northshire-police" / "borrowed").symlink_to(root / "southshire-police" / "client-secret")
+    with pytest.raises(DomainError) as raised:
+        do_configure_identity_provider(
+            agency=sso.agency,
+            settings=base.settings_for(sso.op, client_secret_file="borrowed"),
+            acting_user=world.police_admin,
+            version=sso.config.version,
+        )
+    assert raised.value.field == "client_secret_file"
