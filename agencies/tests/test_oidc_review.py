@@ -20,7 +20,7 @@ from agencies.models import ExternalIdentity
 from agencies.services import do_add_membership, do_create_person
 from agencies.sso_services import ProviderSettings, do_configure_identity_provider
 from agencies.tests import test_oidc as base
-from agencies.tests.oidc_provider import NextLogin
+from agencies.tests.oidc_provider import NextLogin, running_provider
 from audit.models import AuditEvent
 from core.errors import DomainError
 
@@ -282,3 +282,26 @@ def test_a_symlink_out_of_the_agencys_folder_is_not_a_secret_file(sso: Sso, worl
             version=sso.config.version,
         )
     assert raised.value.field == "client_secret_file"
+
+
+# --- changing the provider ----------------------------------------------------------------------
+def test_a_new_issuer_cannot_sign_in_someone_by_the_old_issuers_subject(sso: Sso, world: Any) -> None:
+    # Given Amber linked her account at the agency's provider, by its subject
+    assert base.round_trip(Client())["Location"] == "/"
+    # When the agency moves to another provider, where the same subject is someone else's account
+    with running_provider(base.CLIENT_ID, base.CLIENT_SECRET, {base.CALLBACK}) as other:
+        do_configure_identity_provider(
+            agency=sso.agency,
+            settings=base.settings_for(other),
+            acting_user=world.police_admin,
+            version=sso.config.version,
+        )
+        other.next_login = NextLogin(sub="entra-oid-4711", email="mallory@northshire.police.uk", amr=["mfa"])
+        client = Client()
+        response = client.get(base.at_provider(base.to_provider(client)))
+    # Then that account is nobody in Convene, and the old links are gone (audited, with the count)
+    assert response.status_code == 403
+    assert not _signed_in(client)
+    assert not ExternalIdentity.objects.exists()
+    change = AuditEvent.objects.filter(op="membership", detail__change="identity_provider_changed").get()
+    assert change.detail["identities_unlinked"] == 1 and "issuer" in change.detail["fields"]
