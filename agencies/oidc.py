@@ -32,12 +32,15 @@ SCOPES = "openid email profile"
 
 
 class SsoRefused(Exception):
-    """A sign-in through the provider that Convene refuses. ``reason`` is a fixed code, never a value."""
+    """A sign-in through the provider that Convene refuses. ``reason`` is a fixed code, never a value;
+    ``shown`` is the code whose message the browser sees, where saying more would tell about
+    someone's record (the audit keeps ``reason``)."""
 
-    def __init__(self, reason: str, *, username: str = "") -> None:
+    def __init__(self, reason: str, *, username: str = "", shown: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.username = username
+        self.shown = shown or reason
 
 
 # --- the second factor (pure) ------------------------------------------------------------------
@@ -388,12 +391,14 @@ def resolve_person(provider: AgencyIdentityProvider, claims: Mapping[str, Any]) 
     candidates = list(
         User.objects.filter(is_active=True, email__iexact=claimed, pk__in=_member_ids(provider))[:2]
     )
+    # From here the claim names a record in Convene, which may not be the caller's own: whatever
+    # stops the link, the browser is told the same as for nobody at all (the audit says which).
     if len(candidates) != 1:
         raise SsoRefused("unknown_person", username=shown)
     user = candidates[0]
     if not policy.provider_may_sign_in(user, provider.agency_id):
-        raise SsoRefused("not_for_this_provider", username=user.username)
+        raise SsoRefused("not_for_this_provider", username=user.username, shown="unknown_person")
     if ExternalIdentity.objects.filter(provider=provider, user=user).exists():
         # This person is already linked to another account at the provider: never re-link silently.
-        raise SsoRefused("linked_to_another_account", username=user.username)
+        raise SsoRefused("linked_to_another_account", username=user.username, shown="unknown_person")
     return Resolved(user=user, identity=None)

@@ -134,6 +134,7 @@ def _refused(
     username: str = "",
     error: str = "",
     claims: dict[str, Any] | None = None,
+    shown: str = "",
 ) -> HttpResponse:
     """Audit a refused sign-in (with the raw acr/amr, never a token) and say why, plainly.
 
@@ -152,7 +153,8 @@ def _refused(
     else:
         record_event(Op.SIGN_IN_FAILED, outcome="denied", detail=detail)
     status = 403 if reason in PERSON_REFUSALS else 503 if reason == "provider_unreachable" else 400
-    return _start_page(request, status=status, refused=REFUSALS.get(reason, REFUSALS["token_rejected"]))
+    message = REFUSALS.get(shown or reason, REFUSALS["token_rejected"])
+    return _start_page(request, status=status, refused=message)
 
 
 @require_GET
@@ -198,7 +200,7 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         resolved = oidc.resolve_person(provider, claims)
     except oidc.SsoRefused as exc:
-        return _refused(request, provider, exc.reason, username=exc.username, claims=claims)
+        return _refused(request, provider, exc.reason, username=exc.username, claims=claims, shown=exc.shown)
     user = resolved.user
     if AxesProxyHandler.is_locked(request, {"username": user.get_username()}):
         record_event(

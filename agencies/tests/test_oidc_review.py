@@ -305,3 +305,34 @@ def test_a_new_issuer_cannot_sign_in_someone_by_the_old_issuers_subject(sso: Sso
     assert not ExternalIdentity.objects.exists()
     change = AuditEvent.objects.filter(op="membership", detail__change="identity_provider_changed").get()
     assert change.detail["identities_unlinked"] == 1 and "issuer" in change.detail["fields"]
+
+
+# --- what a refusal tells ------------------------------------------------------------------------
+def test_a_refused_first_link_tells_nothing_about_the_record_the_claim_names(sso: Sso, world: Any) -> None:
+    # Given three addresses at the allowed domain: nobody's; a person already linked to another
+    # provider account; and a person who also holds a role in another agency
+    assert base.round_trip(Client())["Location"] == "/"  # Amber is linked to entra-oid-4711
+    busy, _ = do_create_person(
+        username="bea_busy",
+        first_name="Bea",
+        last_name="Busy",
+        email="bea@northshire.police.uk",
+        acting_user=None,
+    )
+    do_add_membership(user=busy, agency=sso.agency, role="practitioner", acting_user=None)
+    do_add_membership(user=busy, agency=world.agencies["cps"], role="practitioner", acting_user=None)
+    answers = []
+    for sub, email in [
+        ("acct-1", "nobody@northshire.police.uk"),
+        ("acct-2", base.EMAIL),
+        ("acct-3", "bea@northshire.police.uk"),
+    ]:
+        sso.op.next_login = NextLogin(sub=sub, email=email, amr=["mfa"])
+        response = base.round_trip(Client())
+        answers.append((response.status_code, response.context["refused"]))
+    # Then the browser is told the same each time
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 403 and "not linked to anyone in Convene" in answers[0][1]
+    # And the audit says which it was
+    reasons = [e.detail["reason"] for e in AuditEvent.objects.filter(op="sign_in_failed").order_by("id")]
+    assert reasons == ["unknown_person", "linked_to_another_account", "not_for_this_provider"]
