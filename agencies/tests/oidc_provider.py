@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -40,6 +41,8 @@ class NextLogin:
     audience: str | None = None  # None: the client id
     lifetime_seconds: int = 600  # negative: already expired when issued
     omit: tuple[str, ...] = ()  # claims the token leaves out (such as auth_time)
+    # RS256 with the provider's key; "HS256" keyed with its public key (algorithm confusion); "none"
+    alg: str = "RS256"
 
 
 @dataclass
@@ -170,7 +173,7 @@ class Provider:
             claims["amr"] = login.amr
         if login.acr is not None:
             claims["acr"] = login.acr
-        id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        id_token = self._sign(login.alg, claims)
         access_token = secrets.token_urlsafe(24)
         self.issued += [id_token, access_token]
         return _json(
@@ -184,6 +187,19 @@ class Provider:
             },
         )
 
+    def _sign(self, alg: str, claims: dict[str, Any]) -> str:
+        if alg not in ("none", "HS256"):
+            return jwt.encode({"alg": alg, "kid": self.key.kid}, claims, self.key)
+        # By hand: joserfc rightly refuses to make either of these
+        parts = [{"alg": alg, "kid": self.key.kid, "typ": "JWT"}, claims]
+        signing_input = ".".join(_b64(json.dumps(part).encode()) for part in parts)
+        if alg == "none":
+            return f"{signing_input}."
+        public_pem = self.key.as_pem(private=False)
+        return (
+            f"{signing_input}.{_b64(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())}"
+        )
+
     def _logout(
         self, environ: dict[str, Any], query: dict[str, str], start: StartResponse
     ) -> Iterable[bytes]:
@@ -195,6 +211,10 @@ class Provider:
         location = f"{target}{separator}{urlencode({'state': query.get('state', '')})}"
         start("302 Found", [("Location", location), ("Content-Length", "0")])
         return [b""]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _json(start: StartResponse, status: str, payload: dict[str, Any]) -> Iterable[bytes]:

@@ -336,3 +336,33 @@ def test_a_refused_first_link_tells_nothing_about_the_record_the_claim_names(sso
     # And the audit says which it was
     reasons = [e.detail["reason"] for e in AuditEvent.objects.filter(op="sign_in_failed").order_by("id")]
     assert reasons == ["unknown_person", "linked_to_another_account", "not_for_this_provider"]
+
+
+# --- algorithm confusion, and the session ---------------------------------------------------------
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_an_unsigned_or_hmac_signed_id_token_is_refused(sso: Sso, alg: str) -> None:
+    # Given a token unsigned, or signed with HMAC keyed by the provider's public key (which anyone
+    # can fetch), even where the discovery document offers those algorithms
+    sso.op.discovery_changes = {"id_token_signing_alg_values_supported": ["RS256", "HS256", "none"]}
+    sso.op.next_login = NextLogin(sub="entra-oid-4711", email=base.EMAIL, amr=["mfa"], alg=alg)
+    client = Client()
+    response = base.round_trip(client)
+    assert response.status_code == 400
+    assert not _signed_in(client)
+    assert AuditEvent.objects.get(op="sign_in_failed").detail["reason"] == "token_rejected"
+
+
+def test_a_provider_offering_only_symmetric_or_no_signatures_is_refused(sso: Sso) -> None:
+    sso.op.discovery_changes = {"id_token_signing_alg_values_supported": ["HS256", "none"]}
+    response = Client().get("/signin/sso/northshire-police/begin/")
+    assert response.status_code == 400
+    assert AuditEvent.objects.get(op="sign_in_failed").detail["reason"] == "unsupported_signature"
+
+
+def test_signing_in_through_the_provider_gives_a_new_session_key(sso: Sso) -> None:
+    client = Client()
+    callback = base.at_provider(base.to_provider(client))
+    before = client.session.session_key
+    assert client.get(callback)["Location"] == "/"
+    assert client.session.session_key != before
+    assert _signed_in(client)
