@@ -7,12 +7,30 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 SESSION_STARTED = "convene_started_at"
 # A session begun at an agency's provider ends no later than this (its ID token, its max age).
 SSO_UNTIL = "convene_sso_until"
+# ... and only while that provider is still on, with the issuer it was begun at.
+SSO_PROVIDER = "convene_sso_provider"
+SSO_ISSUER = "convene_sso_issuer"
+
+
+def _provider_still_trusted(session: SessionBase) -> bool:
+    """A session begun at an agency's provider lasts only while the agency keeps that provider on
+    with the same issuer: turning it off (say, when the provider is compromised) or moving to
+    another one ends every session it began, at their next request."""
+    provider_id = session.get(SSO_PROVIDER)
+    if provider_id is None:
+        return True
+    from .sso_models import AgencyIdentityProvider
+
+    return AgencyIdentityProvider.objects.filter(
+        pk=provider_id, is_enabled=True, agency__is_active=True, issuer=session.get(SSO_ISSUER, "")
+    ).exists()
 
 
 class SessionPolicyMiddleware:
@@ -26,8 +44,10 @@ class SessionPolicyMiddleware:
             now = time.time()
             if started is None:
                 request.session[SESSION_STARTED] = now
-            elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS or now >= float(
-                request.session.get(SSO_UNTIL, now + 1)
+            elif (
+                now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS
+                or now >= float(request.session.get(SSO_UNTIL, now + 1))
+                or not _provider_still_trusted(request.session)
             ):
                 logout(request)
                 if request.path.startswith("/api/"):

@@ -36,14 +36,13 @@ from core.errors import ConflictError, DomainError
 from sharing import policy
 
 from . import oidc
-from .middleware import SESSION_STARTED, SSO_UNTIL
+from .middleware import SESSION_STARTED, SSO_ISSUER, SSO_PROVIDER, SSO_UNTIL
 from .models import Agency
 from .sso_forms import FindOrganisationForm, IdentityProviderForm
 from .sso_models import AgencyIdentityProvider
 from .sso_services import do_configure_identity_provider, do_link_sso_sign_in
 from .views import _safe_next, lockout_response
 
-SSO_PROVIDER = "convene_sso_provider"
 SSO_END_SESSION = "convene_sso_end_session"
 SSO_NEXT = "convene_sso_next"
 LEEWAY_SECONDS = 60
@@ -229,6 +228,7 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
     }
     login(request, user, backend=BACKEND)
     request.session[SSO_PROVIDER] = provider.pk
+    request.session[SSO_ISSUER] = provider.issuer
     request.session[SSO_UNTIL] = until
     request.session[SSO_END_SESSION] = str(metadata.get("end_session_endpoint") or "")
     request.session[SESSION_STARTED] = now

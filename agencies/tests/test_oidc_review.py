@@ -366,3 +366,27 @@ def test_signing_in_through_the_provider_gives_a_new_session_key(sso: Sso) -> No
     assert client.get(callback)["Location"] == "/"
     assert client.session.session_key != before
     assert _signed_in(client)
+
+
+# --- sessions the provider began --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "change", [{"is_enabled": False}, {"issuer": "https://login.example.org/another-tenant/v2.0"}]
+)
+def test_turning_the_provider_off_or_moving_it_ends_the_sessions_it_began(
+    sso: Sso, world: Any, change: dict[str, Any]
+) -> None:
+    # Given Amber signed in through the agency's provider, and a colleague signed in with a password
+    client = Client()
+    assert base.round_trip(client)["Location"] == "/"
+    assert _signed_in(client)
+    # When the agency admin turns the provider off, or points it at another issuer
+    do_configure_identity_provider(
+        agency=sso.agency,
+        settings=base.settings_for(sso.op, **change),
+        acting_user=world.police_admin,
+        version=sso.config.version,
+    )
+    # Then her next request finds her signed out
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/signin/?expired=1"
+    assert not _signed_in(client)
