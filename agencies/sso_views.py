@@ -105,12 +105,15 @@ def _start_page(request: HttpRequest, *, status: int = 200, **context: Any) -> H
     return render(request, "agencies/sso_start.html", context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def sso_start(request: HttpRequest) -> HttpResponse:
-    """Choose your agency, or give your email address and Convene finds it by its domain."""
-    if "email" not in request.GET:
+    """Choose your agency, or give your email address and Convene finds it by its domain.
+
+    The address is posted, never put in a URL (where access logs, history and referrers keep it).
+    """
+    if request.method != "POST":
         return _start_page(request, next=_safe_next(request))
-    form = FindOrganisationForm(request.GET)
+    form = FindOrganisationForm(request.POST)
     if not form.is_valid():
         return _start_page(request, form=form, status=400, next=_safe_next(request))
     domain = form.cleaned_data["email"].rsplit("@", 1)[1].lower()

@@ -390,3 +390,20 @@ def test_turning_the_provider_off_or_moving_it_ends_the_sessions_it_began(
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/signin/?expired=1"
     assert not _signed_in(client)
+
+
+# --- the start page ---------------------------------------------------------------------------------
+def test_finding_your_agency_by_email_never_puts_the_address_in_a_url(sso: Sso) -> None:
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/signin/sso/").content.decode()
+    assert '<form method="post"' in page and "csrfmiddlewaretoken" in page
+    # An address in the query string is not looked up (nothing sends one there)
+    asked = client.get("/signin/sso/", {"email": "someone@northshire.police.uk"})
+    assert asked.status_code == 200 and not asked.context.get("found")
+    # And the form posts it, with the CSRF token
+    assert client.post("/signin/sso/", {"email": "someone@northshire.police.uk"}).status_code == 403
+    token = client.cookies["csrftoken"].value
+    found = client.post(
+        "/signin/sso/", {"email": "someone@northshire.police.uk", "csrfmiddlewaretoken": token}
+    )
+    assert found.status_code == 200 and found.context["found"]
