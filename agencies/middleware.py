@@ -9,9 +9,16 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from .sessions import SESSION_STARTED, SSO_UNTIL
+from .sessions import SESSION_STARTED, SSO_ISSUER, SSO_PROVIDER, SSO_UNTIL, provider_still_trusted
 
-__all__ = ["SESSION_STARTED", "SSO_UNTIL", "RequireVerifiedMiddleware", "SessionPolicyMiddleware"]
+__all__ = [
+    "SESSION_STARTED",
+    "SSO_ISSUER",
+    "SSO_PROVIDER",
+    "SSO_UNTIL",
+    "RequireVerifiedMiddleware",
+    "SessionPolicyMiddleware",
+]
 
 
 class SessionPolicyMiddleware:
@@ -25,8 +32,10 @@ class SessionPolicyMiddleware:
             now = time.time()
             if started is None:
                 request.session[SESSION_STARTED] = now
-            elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS or now >= float(
-                request.session.get(SSO_UNTIL, now + 1)
+            elif (
+                now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS
+                or now >= float(request.session.get(SSO_UNTIL, now + 1))
+                or not provider_still_trusted(request.session)
             ):
                 from .services import do_sign_out
 

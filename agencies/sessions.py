@@ -11,6 +11,7 @@ session key, never the key itself: signing out tells that session's sockets, and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
@@ -23,6 +24,9 @@ from django.utils.crypto import salted_hmac
 SESSION_STARTED = "convene_started_at"  # time.time() of the first signed-in request (middleware)
 # A session begun at an agency's provider ends no later than this time.time() (its ID token, its max age).
 SSO_UNTIL = "convene_sso_until"
+# ... and only while that provider is still on, with the issuer it was begun at.
+SSO_PROVIDER = "convene_sso_provider"
+SSO_ISSUER = "convene_sso_issuer"
 
 
 def _now() -> datetime:
@@ -67,6 +71,20 @@ def provider_end(data: dict[str, Any]) -> datetime | None:
         return _now()  # fail closed
 
 
+def provider_still_trusted(data: Mapping[str, Any]) -> bool:
+    """A session begun at an agency's provider lasts only while the agency keeps that provider on
+    with the same issuer: turning it off (say, when the provider is compromised) or moving to
+    another one ends every session it began, at their next request or socket check."""
+    provider_id = data.get(SSO_PROVIDER)
+    if provider_id is None:
+        return True
+    from .sso_models import AgencyIdentityProvider
+
+    return AgencyIdentityProvider.objects.filter(
+        pk=provider_id, is_enabled=True, agency__is_active=True, issuer=data.get(SSO_ISSUER, "")
+    ).exists()
+
+
 def stored_session(session_key: str | None) -> StoredSession | None:
     """The session as stored now; None if it is signed out, idle too long, or past its absolute limit."""
     if not session_key:
@@ -93,6 +111,6 @@ def stored_session(session_key: str | None) -> StoredSession | None:
     if provider is not None:
         ends.append(provider)
     ends_at = min(ends)
-    if ends_at <= now:
+    if ends_at <= now or not provider_still_trusted(data):
         return None
     return StoredSession(data=data, ends_at=ends_at)

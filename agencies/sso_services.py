@@ -132,16 +132,16 @@ def do_configure_identity_provider(
     if not created:
         provider.version += 1
     provider.save()
-    record_event(
-        Op.MEMBERSHIP,
-        actor=acting_user,
-        agency=agency,
-        obj=provider,
-        detail={
-            "change": "identity_provider_created" if created else "identity_provider_changed",
-            "fields": changed,
-        },
-    )
+    detail: dict[str, object] = {
+        "change": "identity_provider_created" if created else "identity_provider_changed",
+        "fields": changed,
+    }
+    if not created and "issuer" in changed:
+        # A subject is unique only within its issuer: the new issuer's "sub" of one person may be
+        # another's at the old one. Everyone links again, by their email, at their next sign-in.
+        unlinked, _ = ExternalIdentity.objects.filter(provider=provider).delete()
+        detail["identities_unlinked"] = unlinked
+    record_event(Op.MEMBERSHIP, actor=acting_user, agency=agency, obj=provider, detail=detail)
     return provider
 
 

@@ -37,14 +37,13 @@ from core.parsing import posted
 from sharing import policy
 
 from . import oidc
-from .middleware import SESSION_STARTED, SSO_UNTIL
+from .middleware import SESSION_STARTED, SSO_ISSUER, SSO_PROVIDER, SSO_UNTIL
 from .models import Agency
 from .sso_forms import FindOrganisationForm, IdentityProviderForm
 from .sso_models import AgencyIdentityProvider
 from .sso_services import do_configure_identity_provider, do_link_sso_sign_in
 from .views import _safe_next, lockout_response
 
-SSO_PROVIDER = "convene_sso_provider"
 SSO_END_SESSION = "convene_sso_end_session"
 SSO_NEXT = "convene_sso_next"
 LEEWAY_SECONDS = 60
@@ -56,6 +55,8 @@ REFUSALS = {
     "no_id_token": "Your organisation's sign-in could not be confirmed. Start again from this page.",
     "issuer_mismatch": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
     "unsupported_signature": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
+    "endpoint_not_at_issuer": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
+    "unsafe_destination": "Your organisation's sign-in is not set up correctly. Ask your agency admin.",
     "secret_unavailable": "Your organisation's sign-in is not available at the moment. "
     "Ask your agency admin.",
     "provider_unreachable": "Your organisation's sign-in service could not be reached. Try again in a "
@@ -64,16 +65,19 @@ REFUSALS = {
     "no_person_claim": "Your organisation's sign-in did not say who you are. Ask your agency admin.",
     "email_domain_not_allowed": "Your organisation account's email domain is not accepted for this "
     "agency. Sign in with the account your agency gave you.",
+    "email_not_verified": "Your organisation account's email address is not verified. Ask your agency admin.",
     "unknown_person": "Your organisation account is not linked to anyone in Convene. Ask your agency "
     "admin to add you.",
     "not_a_member": "You no longer hold a role in this agency. Ask your agency admin.",
     "linked_to_another_account": "Your Convene account is linked to a different organisation account. "
     "Ask your agency admin.",
+    "not_for_this_provider": "You hold a role in more than one agency, or administer Convene, so "
+    "sign in with your username and security code instead.",
     "session_expired": "Your organisation's sign-in has already expired. Start again from this page.",
 }
 PERSON_REFUSALS = frozenset(
     {"no_subject", "no_person_claim", "email_domain_not_allowed", "unknown_person", "not_a_member"}
-    | {"linked_to_another_account"}
+    | {"linked_to_another_account", "not_for_this_provider", "email_not_verified"}
 )
 
 
@@ -102,12 +106,15 @@ def _start_page(request: HttpRequest, *, status: int = 200, **context: Any) -> H
     return render(request, "agencies/sso_start.html", context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def sso_start(request: HttpRequest) -> HttpResponse:
-    """Choose your agency, or give your email address and Convene finds it by its domain."""
-    if "email" not in request.GET:
+    """Choose your agency, or give your email address and Convene finds it by its domain.
+
+    The address is posted, never put in a URL (where access logs, history and referrers keep it).
+    """
+    if request.method != "POST":
         return _start_page(request, next=_safe_next(request))
-    form = FindOrganisationForm(request.GET)
+    form = FindOrganisationForm(request.POST)
     if not form.is_valid():
         return _start_page(request, form=form, status=400, next=_safe_next(request))
     domain = form.cleaned_data["email"].rsplit("@", 1)[1].lower()
@@ -130,6 +137,7 @@ def _refused(
     username: str = "",
     error: str = "",
     claims: dict[str, Any] | None = None,
+    shown: str = "",
 ) -> HttpResponse:
     """Audit a refused sign-in (with the raw acr/amr, never a token) and say why, plainly.
 
@@ -148,7 +156,8 @@ def _refused(
     else:
         record_event(Op.SIGN_IN_FAILED, outcome="denied", detail=detail)
     status = 403 if reason in PERSON_REFUSALS else 503 if reason == "provider_unreachable" else 400
-    return _start_page(request, status=status, refused=REFUSALS.get(reason, REFUSALS["token_rejected"]))
+    message = REFUSALS.get(shown or reason, REFUSALS["token_rejected"])
+    return _start_page(request, status=status, refused=message)
 
 
 @require_GET
@@ -194,7 +203,7 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         resolved = oidc.resolve_person(provider, claims)
     except oidc.SsoRefused as exc:
-        return _refused(request, provider, exc.reason, username=exc.username, claims=claims)
+        return _refused(request, provider, exc.reason, username=exc.username, claims=claims, shown=exc.shown)
     user = resolved.user
     if AxesProxyHandler.is_locked(request, {"username": user.get_username()}):
         record_event(
@@ -223,6 +232,7 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
     }
     login(request, user, backend=BACKEND)
     request.session[SSO_PROVIDER] = provider.pk
+    request.session[SSO_ISSUER] = provider.issuer
     request.session[SSO_UNTIL] = until
     request.session[SSO_END_SESSION] = str(metadata.get("end_session_endpoint") or "")
     request.session[SESSION_STARTED] = now

@@ -833,6 +833,24 @@ def can_configure_sso(user: Any, agency: Agency | int) -> bool:
     return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.AGENCY_ADMIN, agency)
 
 
+def provider_may_sign_in(user: Any, agency: Agency | int) -> bool:
+    """Whether this agency's single sign-on provider may sign this person in (and link them).
+
+    Only an active person whose every current role is in this agency, and who is neither a
+    superuser nor staff. Any agency admin can add an existing person to their agency and runs their
+    agency's provider; if that provider could speak for someone who also holds a role elsewhere, it
+    would sign them in with all their other agencies' access. Such people sign in with their
+    username and Convene's code.
+    """
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+        return False
+    agency_id = agency.pk if isinstance(agency, Agency) else agency
+    held = set(Membership.objects.active().filter(user_id=user.pk).values_list("agency_id", flat=True))
+    return held == {agency_id}
+
+
 def can_draft_agreement(user: Any) -> bool:
     """Agency admins draft agreements (in their own agency's name)."""
     return bool(agency_ids(user, [Role.AGENCY_ADMIN]))

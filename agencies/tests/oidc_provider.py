@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -39,6 +40,9 @@ class NextLogin:
     extra: dict[str, Any] = field(default_factory=dict)
     audience: str | None = None  # None: the client id
     lifetime_seconds: int = 600  # negative: already expired when issued
+    omit: tuple[str, ...] = ()  # claims the token leaves out (such as auth_time)
+    # RS256 with the provider's key; "HS256" keyed with its public key (algorithm confusion); "none"
+    alg: str = "RS256"
 
 
 @dataclass
@@ -54,6 +58,9 @@ class Provider:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     logouts: list[dict[str, str]] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)  # every code, verifier and token it handled
+    # A test may change the discovery document (None removes a key), or have it redirect elsewhere.
+    discovery_changes: dict[str, Any] = field(default_factory=dict)
+    discovery_redirect: str | None = None
 
     # --- the WSGI app ---------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -74,22 +81,23 @@ class Provider:
     def _discovery(
         self, environ: dict[str, Any], query: dict[str, str], start: StartResponse
     ) -> Iterable[bytes]:
-        return _json(
-            start,
-            "200 OK",
-            {
-                "issuer": self.issuer,
-                "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token",
-                "jwks_uri": f"{self.issuer}/jwks",
-                "end_session_endpoint": f"{self.issuer}/logout",
-                "response_types_supported": ["code"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            },
-        )
+        if self.discovery_redirect:
+            start("302 Found", [("Location", self.discovery_redirect), ("Content-Length", "0")])
+            return [b""]
+        document: dict[str, Any] = {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "end_session_endpoint": f"{self.issuer}/logout",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }
+        document.update(self.discovery_changes)
+        return _json(start, "200 OK", {k: v for k, v in document.items() if v is not None})
 
     def _jwks(self, environ: dict[str, Any], query: dict[str, str], start: StartResponse) -> Iterable[bytes]:
         return _json(start, "200 OK", {"keys": [self.key.as_dict(private=False)]})
@@ -157,13 +165,15 @@ class Provider:
             "email": login.email,
             **login.extra,
         }
+        for name in login.omit:
+            claims.pop(name, None)
         if grant["nonce"]:
             claims["nonce"] = grant["nonce"]
         if login.amr is not None:
             claims["amr"] = login.amr
         if login.acr is not None:
             claims["acr"] = login.acr
-        id_token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        id_token = self._sign(login.alg, claims)
         access_token = secrets.token_urlsafe(24)
         self.issued += [id_token, access_token]
         return _json(
@@ -177,6 +187,19 @@ class Provider:
             },
         )
 
+    def _sign(self, alg: str, claims: dict[str, Any]) -> str:
+        if alg not in ("none", "HS256"):
+            return jwt.encode({"alg": alg, "kid": self.key.kid}, claims, self.key)
+        # By hand: joserfc rightly refuses to make either of these
+        parts = [{"alg": alg, "kid": self.key.kid, "typ": "JWT"}, claims]
+        signing_input = ".".join(_b64(json.dumps(part).encode()) for part in parts)
+        if alg == "none":
+            return f"{signing_input}."
+        public_pem = self.key.as_pem(private=False)
+        return (
+            f"{signing_input}.{_b64(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())}"
+        )
+
     def _logout(
         self, environ: dict[str, Any], query: dict[str, str], start: StartResponse
     ) -> Iterable[bytes]:
@@ -188,6 +211,10 @@ class Provider:
         location = f"{target}{separator}{urlencode({'state': query.get('state', '')})}"
         start("302 Found", [("Location", location), ("Content-Length", "0")])
         return [b""]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _json(start: StartResponse, status: str, payload: dict[str, Any]) -> Iterable[bytes]:

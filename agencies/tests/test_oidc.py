@@ -442,10 +442,10 @@ def test_the_sign_in_page_offers_the_organisation_sign_in(sso: Sso) -> None:
 
 
 def test_an_email_address_finds_its_agency(sso: Sso) -> None:
-    found = Client().get("/signin/sso/", {"email": "someone@Northshire.Police.UK"})
+    found = Client().post("/signin/sso/", {"email": "someone@Northshire.Police.UK"})
     assert found.status_code == 200
     assert 'href="/signin/sso/northshire-police/begin/"' in found.content.decode()
-    missing = Client().get("/signin/sso/", {"email": "someone@elsewhere.example"})
+    missing = Client().post("/signin/sso/", {"email": "someone@elsewhere.example"})
     assert missing.status_code == 400
     assert "No agency signs in to Convene with that email domain" in missing.content.decode()
-    assert Client().get("/signin/sso/", {"email": "not an email"}).status_code == 400
+    assert Client().post("/signin/sso/", {"email": "not an email"}).status_code == 400
