@@ -20,6 +20,7 @@ from audit.services import record_event
 from core.errors import ConflictError, DomainError, check_version
 from core.events import send_on_commit
 from keystore.keyring import create_data_key
+from notifications import services as notifications
 
 from . import choices as c
 from .identifiers import (
@@ -1059,6 +1060,7 @@ def do_add_action(
     _bump_case(case)
     _record(Op.COLLECT, obj=action, case=case, agency=agency, acting_user=acting_user)
     broadcast_case_changed(case, "action", action.pk)
+    notifications.notify_action_assigned(action, acting_user)
     return action
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("meetings/", include("meetings.urls")),
     path("lifecycle/", include("lifecycle.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -38,3 +38,9 @@ def send_on_commit(group: str, payload: dict[str, Any]) -> None:
         raise ValueError(f"Event payloads carry ids and versions only; unexpected keys: {sorted(unknown)}")
     payload = json.loads(json.dumps(payload))
     transaction.on_commit(lambda: _send(group, payload))
+
+
+# --- declared event types: notifications (issue 18) ------------------------------------------------
+# Sent to ``user.<id>`` when a notice is made for the person or they read one; carries no content
+# and no count: open pages re-fetch their header badge (notifications/_badge.html).
+NOTIFICATION_NEW = "notification.new"

@@ -46,6 +46,7 @@ from cases.services import broadcast_case_changed
 from core.errors import DomainError
 from keystore.fields import encrypted_fields
 from keystore.keyring import destroy_data_key
+from notifications import services as notifications
 from sharing.models import CaseGroupObjectPermission, CaseShare, CaseUserObjectPermission, Disclosure
 from sharing.services import VIEW_CASE, do_revoke_share
 
@@ -237,6 +238,7 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
         justification=hold.reason,
         detail={"change": "set"},
     )
+    notifications.notify_legal_hold(hold)
     return hold
 
 

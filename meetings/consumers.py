@@ -44,7 +44,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from core.events import ALLOWED_KEYS
+from core.events import ALLOWED_KEYS, NOTIFICATION_NEW
 from sharing import policy
 
 FORBIDDEN = 4403
@@ -261,6 +261,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def breakglass_opened(self, event: dict[str, Any]) -> None:
         if await self.recheck():
             await self.send_json(_clean(event))
+
+    async def notification_new(self, event: dict[str, Any]) -> None:
+        """A new notice for this person (no content): the page re-fetches its header badge."""
+        if await self.recheck():
+            await self.send_json({"type": NOTIFICATION_NEW})
 
 
 class MeetingConsumer(LiveConsumer):

@@ -2,7 +2,7 @@
 
 import secrets
 
-from config.env import env_bool, env_secret
+from config.env import env_bool, env_secret, env_str
 from config.keyfiles import read_or_create
 
 from .base import *  # noqa: F403
@@ -17,3 +17,7 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Mail from `make run` goes to files in var/mail (one per message) unless EMAIL_HOST is set.
+if not env_str("EMAIL_HOST", ""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"
