@@ -12,17 +12,19 @@ current slot is the latest period start, whenever the tick comes.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from .models import JobRun, RunStatus
 from .schedule import JOBS, SCHEDULE, Job
 
 log = logging.getLogger(__name__)
+LOCKED_RETRIES = 20
 
 
 def tick(now: datetime | None = None) -> list[JobRun]:
@@ -33,15 +35,23 @@ def tick(now: datetime | None = None) -> list[JobRun]:
     claimed = []
     for job in SCHEDULE:
         slot = job.slot(now)
-        if JobRun.objects.filter(job=job.name, slot=slot).exists():
-            continue
-        try:
-            with transaction.atomic():
-                run = JobRun.objects.create(job=job.name, slot=slot, enqueued_at=now)
-                run_job.enqueue(run.pk)
-        except IntegrityError:
-            continue  # another scheduler claimed this period first
-        claimed.append(run)
+        for attempt in range(1, LOCKED_RETRIES + 1):
+            try:
+                if JobRun.objects.filter(job=job.name, slot=slot).exists():
+                    break
+                with transaction.atomic():
+                    run = JobRun.objects.create(job=job.name, slot=slot, enqueued_at=now)
+                    run_job.enqueue(run.pk)
+            except IntegrityError:
+                break  # another scheduler claimed this period first
+            except OperationalError as exc:
+                # SQLite answers a concurrent writer "database is locked" rather than waiting
+                if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES:
+                    raise
+                time.sleep(0.05 * attempt)
+                continue
+            claimed.append(run)
+            break
     return claimed
 
 

@@ -45,6 +45,17 @@ def smtp_server(settings: Any) -> Iterator[Inbox]:
 
 def run_worker() -> None:
     """Run django-tasks' database worker (what `manage.py db_worker` runs) until the queue is empty."""
+    from unittest import mock
+
+    from django_tasks_db.management.commands import db_worker
+
+    # The worker closes "obsolete" connections between tasks; inside a test's transaction that would
+    # close the test's own connection (a real worker runs in autocommit, where it is a no-op).
+    with mock.patch.object(db_worker, "close_old_connections", lambda: None):
+        _run()
+
+
+def _run() -> None:
     from django_tasks_db.management.commands.db_worker import Worker
 
     Worker(
