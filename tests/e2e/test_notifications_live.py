@@ -1,8 +1,8 @@
 """A partner's open dashboard shows a new share's notification live; following it opens the case.
 
 Two browsers: a partner agency's practitioner sits on their dashboard; the police practitioner
-shares a police case with that agency. The notice arrives over the socket (a content-free nudge; the header re-fetches its
-own badge), names the case reference, and following it opens the case.
+shares a police case with that agency. The notice arrives over the socket (a content-free nudge;
+the header re-fetches its own badge), names the case reference, and following it opens the case.
 """
 
 from __future__ import annotations
