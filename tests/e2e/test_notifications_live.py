@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.waiting import eventually
+
 pytestmark = pytest.mark.e2e
 
 DEADLINE_MS = 15_000  # bounds a hang only; how fast is not what this journey checks
@@ -74,3 +76,12 @@ def test_a_partners_open_dashboard_shows_the_new_share_live_and_following_it_ope
     notice.click()
     partner.wait_for_url(f"**/cases/{case_id}/", timeout=DEADLINE_MS)
     assert reference in partner.locator("main").inner_text()
+    # and the embedded server's own worker wrote the partner's email to var/mail: a count, no case data
+    address = f"{username}@demo.convene.example"
+
+    def partner_mail() -> list[str]:
+        texts = [p.read_text(errors="replace") for p in (e2e_server.var_dir / "mail").glob("*.log")]
+        return [t for t in texts if address in t]
+
+    mails = eventually(partner_mail, within=30, what=f"an email to {address} in var/mail")
+    assert all("new item" in t and reference not in t for t in mails)
