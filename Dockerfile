@@ -21,7 +21,9 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=postgres://build@localhost
 
 USER convene
 EXPOSE 8000
+# Ask as the proxy does: an allowed Host and X-Forwarded-Proto (else ALLOWED_HOSTS or the HTTPS redirect
+# answers instead of the view). docker-compose.yml gives web (/readyz) and sealer checks of their own.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"
+  CMD python -c "import os,sys,urllib.request as u; h=os.environ.get('DJANGO_ALLOWED_HOSTS','localhost').split(',')[0]; sys.exit(u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h, 'X-Forwarded-Proto': 'https'}), timeout=4).status != 200)"
 CMD ["gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker", \
      "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]

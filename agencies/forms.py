@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.categories import AgencyType
 from core.parsing import is_whole_number
 
 
@@ -88,3 +89,48 @@ class AddMemberForm(forms.Form):
 class ChangeRoleForm(forms.Form):
     role = forms.ChoiceField(label="New role", choices=ROLE_CHOICES)
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CreateAgencyForm(forms.Form):
+    name = forms.CharField(label="Agency name", max_length=200)
+    agency_type = forms.ChoiceField(label="Type of agency", choices=AgencyType.choices)
+    area = forms.CharField(label="Area", max_length=120, required=False, help_text="For example, Westshire.")
+
+
+class InviteAdminForm(forms.Form):
+    first_name = forms.CharField(label="Admin's first name", max_length=150)
+    last_name = forms.CharField(label="Admin's last name", max_length=150)
+    email = forms.EmailField(label="Admin's work email", required=False)
+
+
+class OpenInvitationForm(forms.Form):
+    code = forms.CharField(
+        label="Invitation code",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.CharField(
+        label="Choose a username",
+        max_length=150,
+        help_text="Lower-case letters, digits, dots, hyphens and underscores.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="Type the password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
+            self.add_error("password_again", "The two passwords are not the same.")
+        return data

@@ -6,13 +6,12 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-SESSION_STARTED = "convene_started_at"
-# A session begun at an agency's provider ends no later than this (its ID token, its max age).
-SSO_UNTIL = "convene_sso_until"
+from .sessions import SESSION_STARTED, SSO_UNTIL
+
+__all__ = ["SESSION_STARTED", "SSO_UNTIL", "RequireVerifiedMiddleware", "SessionPolicyMiddleware"]
 
 
 class SessionPolicyMiddleware:
@@ -29,14 +28,24 @@ class SessionPolicyMiddleware:
             elif now - float(started) > settings.CONVENE_SESSION_ABSOLUTE_SECONDS or now >= float(
                 request.session.get(SSO_UNTIL, now + 1)
             ):
-                logout(request)
+                from .services import do_sign_out
+
+                do_sign_out(request=request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
                 return redirect("/signin/?expired=1")
         return self.get_response(request)
 
 
-PUBLIC_PREFIXES = ("/signin/", "/static/", "/healthz", "/readyz", "/api/", "/favicon.ico")
+PUBLIC_PREFIXES = (
+    "/signin/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/api/",
+    "/favicon.ico",
+    "/.well-known/convene-audit-keys.json",
+)
 
 
 class RequireVerifiedMiddleware:

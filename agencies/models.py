@@ -57,6 +57,9 @@ class Agency(models.Model):
     caldicott_name = models.CharField("Caldicott Guardian", max_length=200, blank=True)
     caldicott_email = models.EmailField("Caldicott Guardian email", blank=True)
     is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operator deactivated it: every membership ended then."
+    )
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="agency")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -145,6 +148,52 @@ class ApiToken(models.Model):
     def is_usable(self, at: datetime | None = None) -> bool:
         at = at or timezone.now()
         return self.revoked_at is None and self.expires_at > at
+
+
+class AgencyInvitation(models.Model):
+    """A single-use, expiring link that makes its holder an agency's admin (the first one, typically).
+
+    Only the SHA-256 of the link's token is stored; the link itself is shown once to the operator.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="invitations")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.AGENCY_ADMIN)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    email = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.agency} ({self.get_role_display()})"
+
+    def is_usable(self, at: datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > at
+            and self.agency.is_active
+        )
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "waiting"
 
 
 class DemoObject(models.Model):

@@ -7,8 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import logout
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -18,24 +20,40 @@ from core.categories import AgencyType
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
 
-from .models import Agency, ApiToken, LegalRegime, Membership, Role, User
+from .models import Agency, AgencyInvitation, ApiToken, LegalRegime, Membership, Role, User
+from .sessions import socket_group
 
 PART3_TYPES = {AgencyType.POLICE, AgencyType.PROBATION, AgencyType.CPS}
 
 
 @transaction.atomic
 def do_create_agency(
-    *, name: str, agency_type: str, area: str = "", acting_user: Any = None, **extra: Any
+    *,
+    name: str,
+    agency_type: str,
+    area: str = "",
+    acting_user: Any = None,
+    operator: str = "operator",
+    **extra: Any,
 ) -> Agency:
+    name, area = name.strip(), area.strip()
+    if not name:
+        raise DomainError("Enter the agency's name.", field="name")
     if agency_type not in AgencyType.values:
         raise DomainError(f"Unknown agency type {agency_type!r}.", field="agency_type")
-    if Agency.objects.filter(name=name).exists():
+    if Agency.objects.filter(name__iexact=name).exists():
         raise DomainError("An agency with this name already exists.", field="name")
+    slug = extra.get("slug") or slugify(name)[:80]
+    if not slug:
+        raise DomainError("The name needs at least one letter or digit.", field="name")
+    if Agency.objects.filter(slug=slug).exists():
+        raise DomainError("An agency with a name this close already exists.", field="name")
+    extra["slug"] = slug
     group = Group.objects.create(name=f"agency:{slugify(name)[:60]}:{secrets.token_hex(3)}")
     regime = extra.pop("regime", LegalRegime.PART3 if agency_type in PART3_TYPES else LegalRegime.UKGDPR)
     agency = Agency.objects.create(
         name=name,
-        slug=extra.pop("slug", slugify(name)[:80]),
+        slug=extra.pop("slug"),
         agency_type=agency_type,
         regime=regime,
         area=area,
@@ -43,7 +61,9 @@ def do_create_agency(
         duty_to_cooperate=extra.pop("duty_to_cooperate", agency_type not in (AgencyType.CPS,)),
         **extra,
     )
-    record_event(Op.MEMBERSHIP, actor=acting_user, obj=agency, detail={"change": "agency_created"})
+    record_event(
+        Op.MEMBERSHIP, actor=acting_user, obj=agency, username=operator, detail={"change": "agency_created"}
+    )
     return agency
 
 
@@ -129,6 +149,206 @@ def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership
     )
     _membership_changed(membership)
     return membership
+
+
+# --- sessions ---------------------------------------------------------------------------------
+@transaction.atomic
+def do_sign_out(*, request: HttpRequest) -> None:
+    """End this request's session and, once that commits, close its live sockets (4401).
+
+    Django's ``logout`` deletes the session and writes the sign-out audit event (agencies.auth_events)
+    in this transaction; the session's sockets are told through its own group, so the person's other
+    sessions and their sockets carry on.
+    """
+    session_key = request.session.session_key
+    logout(request)
+    if session_key:
+        send_on_commit(socket_group(session_key), {"type": "session.ended"})
+
+
+# --- onboarding: invitations for an agency's admin, and deactivation -----------------------------
+INVITATION_DAYS = 7
+
+
+def _invitation_hash(raw: str) -> str:
+    return hashlib.sha256(f"convene.invitation|{raw}".encode()).hexdigest()
+
+
+@transaction.atomic
+def do_invite_agency_admin(
+    *,
+    agency: Agency,
+    first_name: str,
+    last_name: str,
+    acting_user: User | None,
+    operator: str = "operator",
+    email: str = "",
+    days: int = INVITATION_DAYS,
+) -> tuple[AgencyInvitation, str]:
+    """An invitation to become ``agency``'s admin, with the link's token (shown once, never stored)."""
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    if not agency.is_active:
+        raise DomainError("This agency has been deactivated.", field="agency")
+    if not first_name.strip():
+        raise DomainError("Enter the admin's first name.", field="first_name")
+    if not last_name.strip():
+        raise DomainError("Enter the admin's last name.", field="last_name")
+    if days < 1 or days > 30:
+        raise DomainError("An invitation lasts between 1 and 30 days.", field="days")
+    raw = secrets.token_urlsafe(32)
+    invitation = AgencyInvitation.objects.create(
+        agency=agency,
+        role=Role.AGENCY_ADMIN,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        token_hash=_invitation_hash(raw),
+        created_by=acting_user,
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    record_event(
+        Op.MEMBERSHIP,
+        actor=acting_user,
+        agency=agency,
+        obj=invitation,
+        username=operator,
+        detail={"change": "admin_invited", "days": days},
+    )
+    return invitation, raw
+
+
+def usable_invitation(raw: str) -> AgencyInvitation | None:
+    """The invitation this token opens, if it can still be used; None for a wrong, expired, used or
+    withdrawn one alike (one indexed lookup by hash whatever the token)."""
+    invitation = (
+        AgencyInvitation.objects.select_related("agency").filter(token_hash=_invitation_hash(raw)).first()
+    )
+    return invitation if invitation is not None and invitation.is_usable() else None
+
+
+def invitation_by_id(pk: Any) -> AgencyInvitation | None:
+    invitation = AgencyInvitation.objects.select_related("agency").filter(pk=pk).first()
+    return invitation if invitation is not None and invitation.is_usable() else None
+
+
+class InvitationUnusable(DomainError):
+    """The invitation is wrong, expired, used or withdrawn (one answer for all)."""
+
+
+@transaction.atomic
+def do_accept_invitation(*, invitation: AgencyInvitation, username: str, password: str) -> Membership:
+    """Create the invitee's account with the password they chose and give them the invited role.
+
+    The second factor is enrolled next, at first sign-in (agencies.views.enrol), as for everyone.
+    """
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    invitation = AgencyInvitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
+    if not invitation.is_usable():
+        raise InvitationUnusable("This invitation link cannot be used.")
+    candidate = User(
+        username=username.strip().lower(),
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        email=invitation.email,
+    )
+    try:
+        validate_password(password, candidate)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="password") from exc
+    user, _ = do_create_person(
+        username=username,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        email=invitation.email,
+        password=password,
+        acting_user=None,
+    )
+    membership = do_add_membership(
+        user=user, agency=invitation.agency, role=invitation.role, acting_user=user
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record_event(
+        Op.MEMBERSHIP,
+        actor=user,
+        agency=invitation.agency,
+        obj=invitation,
+        detail={"change": "invitation_accepted", "user_id": user.pk, "role": invitation.role},
+    )
+    return membership
+
+
+@transaction.atomic
+def do_withdraw_invitation(
+    *, invitation: AgencyInvitation, acting_user: User | None, operator: str = "operator"
+) -> AgencyInvitation:
+    invitation = AgencyInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise DomainError("This invitation has already been used or withdrawn.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record_event(
+        Op.MEMBERSHIP,
+        actor=acting_user,
+        agency=invitation.agency,
+        obj=invitation,
+        username=operator,
+        detail={"change": "invitation_withdrawn"},
+    )
+    return invitation
+
+
+@transaction.atomic
+def do_deactivate_agency(*, agency: Agency, acting_user: User | None, operator: str = "operator") -> int:
+    """Take an agency out of Convene at once: end every membership, withdraw its invitations, and tell
+    each member's live connections to re-check (they close). Returns how many memberships ended.
+
+    Nothing is deleted: its cases, agreements and audit trail stay for their retention periods.
+    """
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
+    if not agency.is_active:
+        raise DomainError("This agency is already deactivated.", field="agency")
+    now = timezone.now()
+    agency.is_active = False
+    agency.deactivated_at = now
+    agency.save(update_fields=["is_active", "deactivated_at"])
+    memberships = list(
+        Membership.objects.select_for_update().filter(agency=agency, ended_at__isnull=True).order_by("pk")
+    )
+    for membership in memberships:
+        membership.ended_at = now
+        membership.ended_by = acting_user
+        membership.version += 1
+        membership.save(update_fields=["ended_at", "ended_by", "version"])
+        record_event(
+            Op.MEMBERSHIP,
+            actor=acting_user,
+            agency=agency,
+            obj=membership,
+            username=operator,
+            detail={"change": "ended", "user_id": membership.user_id, "reason": "agency_deactivated"},
+        )
+    withdrawn = AgencyInvitation.objects.filter(
+        agency=agency, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    record_event(
+        Op.MEMBERSHIP,
+        actor=acting_user,
+        obj=agency,
+        username=operator,
+        detail={
+            "change": "agency_deactivated",
+            "memberships_ended": len(memberships),
+            "invitations_withdrawn": withdrawn,
+        },
+    )
+    for user_id in sorted({m.user_id for m in memberships}):
+        send_on_commit(f"user.{user_id}", {"type": "authz.changed"})
+    send_on_commit(f"agency.{agency.pk}", {"type": "authz.changed"})
+    return len(memberships)
 
 
 # --- people -----------------------------------------------------------------------------------

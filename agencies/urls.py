@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import people_views, sso_views, views
+from . import onboarding_views, people_views, sso_views, views
 
 app_name = "agencies"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("signin/sso/", sso_views.sso_start, name="sso_start"),
     path("signin/sso/<slug:slug>/begin/", sso_views.sso_begin, name="sso_begin"),
     path("signin/sso/<slug:slug>/callback/", sso_views.sso_callback, name="sso_callback"),
+    path("signin/invitation/", onboarding_views.accept_invitation, name="invitation"),
+    path("signin/invitation/open/", onboarding_views.open_invitation, name="invitation-open"),
     path("signout/", views.signout, name="logout"),
     path("signout/everywhere/", views.signout_everywhere, name="logout_everywhere"),
     path("people/", people_views.people, name="people"),
@@ -18,4 +20,16 @@ urlpatterns = [
     path("people/<slug:slug>/add/", people_views.add_member, name="add_member"),
     path("people/<slug:slug>/<uuid:pk>/role/", people_views.change_role, name="change_role"),
     path("people/<slug:slug>/<uuid:pk>/end/", people_views.end_member, name="end_member"),
+    path("operations/agencies/", onboarding_views.agency_list, name="onboarding"),
+    path("operations/agencies/<slug:slug>/", onboarding_views.agency_detail, name="onboarding-agency"),
+    path(
+        "operations/agencies/<slug:slug>/deactivate/",
+        onboarding_views.deactivate_agency,
+        name="onboarding-deactivate",
+    ),
+    path(
+        "operations/agencies/<slug:slug>/invitations/<uuid:pk>/withdraw/",
+        onboarding_views.withdraw_invitation,
+        name="onboarding-withdraw",
+    ),
 ]

@@ -30,6 +30,7 @@ from core.events import send_on_commit
 
 from .forms import CodeForm, SignInForm
 from .models import User
+from .services import do_sign_out
 
 ENROL_DEVICE = "convene_enrol_device"
 LOCKED_MESSAGE = (
@@ -167,7 +168,7 @@ def signout(request: HttpRequest) -> HttpResponse:
     from .sso_views import provider_logout_page, provider_logout_url
 
     provider_logout = provider_logout_url(request)  # a session begun at a provider ends there too
-    logout(request)
+    do_sign_out(request=request)
     if provider_logout:
         return provider_logout_page(request, provider_logout)
     messages.info(request, "You have signed out.")

@@ -6,7 +6,8 @@ standalone verifier (tools/verify_audit_export.py), which needs only Python and 
 - ``canonical(event, seq)``: UTF-8 JSON, sorted keys, no spaces, of the event's fields plus seq.
 - ``chain_hash(prev, canonical)``: hex SHA-256 of ``bytes.fromhex(prev) + canonical``.
 - The genesis ``prev`` is 64 zeros.
-- A checkpoint is a signed note: ``origin\\ntree_size\\nhead_hash\\ntimestamp\\n\\n— key_id base64(sig)\\n``.
+- A checkpoint is a signed note: ``origin\\ntree_size\\nhead_hash\\ntimestamp\\n\\n— key_id base64(sig)\\n``,
+  one signature line per signing key (two at a key rotation).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -194,20 +196,43 @@ def checkpoint_body(tree_size: int, head_hash: str, timestamp: datetime) -> str:
 
 
 def sign_checkpoint(
-    private_key: Ed25519PrivateKey, tree_size: int, head_hash: str, timestamp: datetime
+    private_key: Ed25519PrivateKey | Sequence[Ed25519PrivateKey],
+    tree_size: int,
+    head_hash: str,
+    timestamp: datetime,
 ) -> str:
+    """A signed note with one signature line per key (two at a key rotation: old, then new)."""
+    keys = [private_key] if isinstance(private_key, Ed25519PrivateKey) else list(private_key)
     body = checkpoint_body(tree_size, head_hash, timestamp)
-    signature = private_key.sign(body.encode("utf-8"))
-    key_id = key_id_for(private_key.public_key())
-    return f"{body}\n— {key_id} {base64.b64encode(signature).decode()}\n"
+    lines = []
+    for key in keys:
+        signature = key.sign(body.encode("utf-8"))
+        lines.append(f"— {key_id_for(key.public_key())} {base64.b64encode(signature).decode()}\n")
+    return f"{body}\n{''.join(lines)}"
 
 
 class CheckpointError(Exception):
     pass
 
 
-def parse_checkpoint(note: str, public_key: Ed25519PublicKey) -> tuple[int, str]:
-    """Verify a signed note and return ``(tree_size, head_hash)``; raise CheckpointError if invalid."""
+@dataclass(frozen=True)
+class VerifiedCheckpoint:
+    tree_size: int
+    head_hash: str
+    timestamp: datetime
+    signers: tuple[str, ...]  # the key ids whose signatures verified, in the note's order
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def verify_checkpoint(note: str, keys: Mapping[str, Ed25519PublicKey]) -> VerifiedCheckpoint:
+    """Check a signed note against the keys it names (``keys``: key id → public key).
+
+    Every signature line naming a known key must verify, and at least one must name a known key;
+    lines naming unknown keys are ignored (a note can carry other witnesses' signatures).
+    """
     body, sep, signature_block = note.partition("\n\n")
     if not sep:
         raise CheckpointError("The checkpoint has no signature block.")
@@ -215,13 +240,26 @@ def parse_checkpoint(note: str, public_key: Ed25519PublicKey) -> tuple[int, str]
     lines = body.splitlines()
     if len(lines) != 4 or lines[0] != ORIGIN:
         raise CheckpointError("The checkpoint body is malformed.")
-    expected_key = key_id_for(public_key)
+    try:
+        tree_size, timestamp = int(lines[1]), parse_timestamp(lines[3])
+    except ValueError as exc:
+        raise CheckpointError("The checkpoint body is malformed.") from exc
+    signers: list[str] = []
     for line in signature_block.splitlines():
         parts = line.split(" ")
-        if len(parts) == 3 and parts[0] == "—" and parts[1] == expected_key:
-            try:
-                public_key.verify(base64.b64decode(parts[2]), body.encode("utf-8"))
-            except (InvalidSignature, ValueError) as exc:
-                raise CheckpointError("The checkpoint signature does not verify.") from exc
-            return int(lines[1]), lines[2]
-    raise CheckpointError("The checkpoint is not signed by the audit signing key.")
+        if len(parts) != 3 or parts[0] != "—" or parts[1] not in keys:
+            continue
+        try:
+            keys[parts[1]].verify(base64.b64decode(parts[2]), body.encode("utf-8"))
+        except (InvalidSignature, ValueError) as exc:
+            raise CheckpointError(f"The checkpoint signature by key {parts[1]} does not verify.") from exc
+        signers.append(parts[1])
+    if not signers:
+        raise CheckpointError("The checkpoint is not signed by any known audit signing key.")
+    return VerifiedCheckpoint(tree_size, lines[2], timestamp, tuple(signers))
+
+
+def parse_checkpoint(note: str, public_key: Ed25519PublicKey) -> tuple[int, str]:
+    """Verify a signed note with one key and return ``(tree_size, head_hash)``; raise CheckpointError."""
+    checked = verify_checkpoint(note, {key_id_for(public_key): public_key})
+    return checked.tree_size, checked.head_hash

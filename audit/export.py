@@ -3,17 +3,19 @@
 The output is checked without Convene by tools/verify_audit_export.py (Python + cryptography only).
 
 JSON Lines: one object per line with ``kind``:
-  ``header``     format, origin, public_key (base64 raw Ed25519), since, until, first_seq, last_seq
+  ``header``     format, origin, public_key (the current key, base64 raw Ed25519), keys (every signing
+                 key with its key_id and validity, as /.well-known/convene-audit-keys.json), since,
+                 until, first_seq, last_seq
   ``event``      seq, prev_hash, hash and ``event`` (every hashed field, canonical plain values)
   ``link``       seq, prev_hash, hash only: the chain between the last exported event and the checkpoint
   ``checkpoint`` the signed note exactly as published
 CSV: columns ``kind, seq, prev_hash, hash, <event fields…>, note``; JSON fields as compact JSON, null
-as an empty cell; the header is JSON in ``note``.
+as an empty cell; the header is JSON in ``note``. Cells are neutralised against formula injection
+(core.csvcells): one leading apostrophe is dropped from a cell to read its value.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,9 +25,11 @@ from typing import IO, Any
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from core.csvcells import csv_writer
+
 from .chain import FIELDS, JSON_FIELDS, ORIGIN, plain_event
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, Op
-from .services import EVENT_FIELDS, make_checkpoint, public_key_b64, record_event
+from .services import EVENT_FIELDS, make_checkpoint, public_key_b64, published_keys, record_event
 
 FORMAT = "convene-audit-export/1"
 CSV_COLUMNS = ("kind", "seq", "prev_hash", "hash", *FIELDS, "note")
@@ -53,6 +57,7 @@ def _lines(since: datetime, until: datetime, chunk: int = 5_000) -> Iterator[dic
         "format": FORMAT,
         "origin": ORIGIN,
         "public_key": public_key_b64(),
+        "keys": published_keys()["keys"],
         "since": since.isoformat(),
         "until": until.isoformat(),
         "first_seq": first,
@@ -104,7 +109,7 @@ def write_export(out: IO[str], since: datetime, until: datetime, fmt: str, actor
     """Write the export and record it as an EXPORT audit event (ids and counts only)."""
     events = checkpoints = 0
     first = last = None
-    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    writer = csv_writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     for line in _lines(since, until):

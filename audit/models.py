@@ -134,3 +134,23 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return f"verification at {self.ran_at}: {'ok' if self.ok else 'FAILED'}"
+
+
+class AuditSigningKey(models.Model):
+    """A public key that has signed audit checkpoints, and since when (never a private key).
+
+    A key is valid from ``valid_from`` until the next key's ``valid_from`` (the current key has no
+    end). ``rotate_audit_key`` adds a row and signs one checkpoint with both the old and the new key,
+    so each key is vouched for by its predecessor. The table is append-only like the chain.
+    """
+
+    key_id = models.CharField(max_length=16, primary_key=True)
+    public_key = models.CharField(max_length=64, help_text="Base64 of the raw 32-byte Ed25519 public key.")
+    valid_from = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["valid_from"]
+
+    def __str__(self) -> str:
+        return f"audit key {self.key_id} from {self.valid_from:%Y-%m-%d}"

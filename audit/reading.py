@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from agencies.models import Agency, User
-from cases.models import Case
 from core.errors import DomainError
 from core.parsing import is_whole_number
 from sharing import policy
@@ -74,12 +73,19 @@ def filtered_events(user: Any, filters: Filters) -> QuerySet[AuditEvent]:
             raise DomainError("Choose an agency.", field="agency")
         qs = qs.filter(actor_agency_id=int(filters.agency))
     if filters.case:
-        case_id = Case.objects.filter(reference=filters.case).values_list("pk", flat=True).first()
+        # Only a case the auditor may name is found by its reference: another agency's reference
+        # answers exactly as a made-up one. An id narrows the (already restricted) events as it is.
+        case_id = (
+            policy.audit_cases_visible_to(user)
+            .filter(reference=filters.case.upper())
+            .values_list("pk", flat=True)
+            .first()
+        )
         if case_id is None:
             try:
                 case_id = uuid.UUID(filters.case)
             except ValueError as exc:
-                raise DomainError("No case has that reference.", field="case") from exc
+                raise DomainError("No case you may audit has that reference.", field="case") from exc
         qs = qs.filter(case_id=case_id)
     if filters.op:
         if filters.op not in Op.values:
@@ -111,18 +117,27 @@ def page(
     return rows, (rows[-1].id if more and rows else None)
 
 
-def labels(events: list[AuditEvent]) -> dict[str, dict[Any, str]]:
-    """Agency names and case references for a page of events: two queries whatever the page size."""
+def labels(user: User, events: list[AuditEvent]) -> dict[str, dict[Any, str]]:
+    """Agency names and case references for a page of events: two queries whatever the page size.
+    A case the auditor may not name (policy.audit_cases_visible_to) keeps its bare id, as a case that
+    does not exist does."""
     agency_ids = {e.actor_agency_id for e in events if e.actor_agency_id}
     case_ids = {e.case_id for e in events if e.case_id}
+    cases = policy.audit_cases_visible_to(user).filter(pk__in=case_ids)
     return {
         "agencies": dict(Agency.objects.filter(pk__in=agency_ids).values_list("pk", "name")),
-        "cases": dict(Case.objects.filter(pk__in=case_ids).values_list("pk", "reference")),
+        "cases": dict(cases.values_list("pk", "reference")),
     }
 
 
-def annotate(events: list[AuditEvent]) -> list[dict[str, Any]]:
-    names = labels(events)
+def case_reference(user: User, case_id: uuid.UUID) -> str:
+    """The reference of a case the auditor may name, else its id (the same for a missing case)."""
+    reference = policy.audit_cases_visible_to(user).filter(pk=case_id).values_list("reference", flat=True)
+    return reference.first() or str(case_id)
+
+
+def annotate(user: User, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    names = labels(user, events)
     return [
         {
             "event": e,

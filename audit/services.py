@@ -9,16 +9,19 @@ from __future__ import annotations
 import base64
 import importlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Exists, Max, Min, Model, OuterRef
 from django.utils import timezone
 
@@ -28,20 +31,30 @@ from core import context
 from .chain import (
     FIELDS,
     GENESIS,
+    ORIGIN,
     CheckpointError,
     canonical,
     chain_hash,
     key_id_for,
-    parse_checkpoint,
     sign_checkpoint,
+    verify_checkpoint,
 )
-from .models import AuditCheckpoint, AuditEvent, AuditPending, AuditSeal, AuditVerification, Op
+from .models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditPending,
+    AuditSeal,
+    AuditSigningKey,
+    AuditVerification,
+    Op,
+)
 
 if TYPE_CHECKING:
     from agencies.models import Agency
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
+CHECKPOINT_LOCK_ID = 4_242_002
 EVENT_FIELDS = FIELDS  # the canonical encoding covers every column
 # What auditors read and export: every column but the free-form detail and the client address.
 PUBLIC_FIELDS = tuple(name for name in FIELDS if name not in ("detail", "client_ip"))
@@ -98,25 +111,23 @@ def record_event(
 
 
 def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
-    """Record PERMISSION_DENIED when ``user`` was refused an EXISTING case (call where access_case 404s).
+    """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
 
     ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
-    Missing cases and malformed ids record nothing (they are not attempts on a case). The event
-    notes whether the user's agency once held a share of the case that has since been revoked, so the
-    auditor's "attempts after a share was revoked" flag needs no further lookup. Never raises for a
-    malformed id; stores only ids.
+    A forbidden case and a case id that does not exist are recorded alike, with the same queries, so
+    the refusal costs the same either way and its timing does not tell the two apart; only a malformed
+    id (not a UUID) records nothing. The event notes whether the user's agency once held a share of the
+    case that has since been revoked, so the auditor's "attempts after a share was revoked" flag needs
+    no further lookup. Never raises for a malformed id; stores only ids.
     """
     import uuid
 
-    from cases.models import Case
     from sharing import policy
     from sharing.models import CaseShare
 
     try:
         case_uuid = uuid.UUID(str(case_id))
     except ValueError:
-        return None
-    if not Case.objects.filter(pk=case_uuid).exists():
         return None
     membership = policy.primary_membership(user)
     agency_ids = policy.agency_ids(user)
@@ -139,16 +150,36 @@ def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
     )
 
 
-# --- signing key ----------------------------------------------------------------------------
+# --- signing keys ---------------------------------------------------------------------------
+# The private key comes from CONVENE_AUDIT_SIGNING_KEY (or *_FILE), or from a key file made at first
+# run in embedded mode. Only public keys are stored (AuditSigningKey), each with the moment it took
+# over; a key is valid until the next one's valid_from. rotate_audit_key adds the next key.
+KEY_FILE_NAME = "audit-signing-key"
+
+
+class SigningKeyRetired(RuntimeError):
+    """The configured private key is not the register's current key: install the rotated key."""
+
+
+def _key_file() -> Path:
+    return Path(settings.CONVENE_KEY_DIR) / KEY_FILE_NAME
+
+
+def _private_b64(key: Ed25519PrivateKey) -> str:
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return base64.b64encode(raw).decode()
+
+
+def public_b64(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
 def signing_key() -> Ed25519PrivateKey:
     spec = settings.CONVENE_AUDIT_SIGNING_KEY
     if not spec:
         if not settings.CONVENE_CREATE_KEY_FILES:
             raise RuntimeError("CONVENE_AUDIT_SIGNING_KEY is not set; checkpoints cannot be signed.")
-        spec = read_or_create(
-            settings.CONVENE_KEY_DIR / "audit-signing-key",
-            lambda: base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode(),
-        )
+        spec = read_or_create(_key_file(), lambda: _private_b64(Ed25519PrivateKey.generate()))
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(spec))
 
 
@@ -157,7 +188,142 @@ def verify_key() -> Ed25519PublicKey:
 
 
 def public_key_b64() -> str:
-    return base64.b64encode(verify_key().public_bytes_raw()).decode()
+    return public_b64(verify_key())
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    key_id: str
+    public_key: Ed25519PublicKey
+    valid_from: datetime | None  # None: the configured key before it was ever registered
+    valid_to: datetime | None  # None: the current key
+
+    def covers(self, moment: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= moment) and (
+            self.valid_to is None or moment <= self.valid_to
+        )
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "key_id": self.key_id,
+            "algorithm": "Ed25519",
+            "public_key": public_b64(self.public_key),
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+        }
+
+
+def published_keys() -> dict[str, Any]:
+    """The public key document (/.well-known/convene-audit-keys.json and every export's header)."""
+    return {"origin": ORIGIN, "keys": [key.as_json() for key in known_keys()]}
+
+
+def known_keys() -> list[KnownKey]:
+    """Every registered key, oldest first, with its validity. Before the first checkpoint registers
+    the configured key, that key alone (valid without limits)."""
+    rows = list(AuditSigningKey.objects.order_by("valid_from", "created_at"))
+    if not rows:
+        key = verify_key()
+        return [KnownKey(key_id_for(key), key, None, None)]
+    keys = []
+    for index, row in enumerate(rows):
+        valid_to = rows[index + 1].valid_from if index + 1 < len(rows) else None
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(row.public_key))
+        keys.append(KnownKey(row.key_id, public, row.valid_from, valid_to))
+    return keys
+
+
+def _register_first_key(key: Ed25519PublicKey) -> None:
+    """The first key signed everything before it was registered (deployments older than the register)."""
+    key_id = key_id_for(key)
+    first = AuditCheckpoint.objects.filter(key_id=key_id).aggregate(first=Min("created_at"))["first"]
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            AuditSigningKey.objects.create(
+                key_id=key_id, public_key=public_b64(key), valid_from=min(first or now, now), created_at=now
+            )
+    except IntegrityError:  # another process registered it first
+        pass
+
+
+def current_signing_key() -> Ed25519PrivateKey:
+    """The configured private key, registered if the register is empty; refused if a newer key took over."""
+    key = signing_key()
+    key_id = key_id_for(key.public_key())
+    latest = AuditSigningKey.objects.order_by("-valid_from", "-created_at").first()
+    if latest is None:
+        _register_first_key(key.public_key())
+    elif latest.key_id != key_id:
+        raise SigningKeyRetired(
+            f"The configured audit signing key {key_id} is not the current key {latest.key_id}: install "
+            "the key rotate_audit_key wrote and restart (checkpoints wait until then; sealing goes on)."
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Rotation:
+    old_key_id: str
+    new_key_id: str
+    checkpoint: AuditCheckpoint
+    key_path: Path
+
+
+def do_rotate_signing_key(*, new_key_file: Path | None = None, actor: str = "rotate_audit_key") -> Rotation:
+    """Make a new signing key, register it and sign a checkpoint of the head with the old and the new key.
+
+    The new private key is written before anything is committed (a lost key would stop every later
+    checkpoint): to ``new_key_file`` (mode 0600, never overwritten) when the key comes from the
+    environment, or over the embedded key file when it does not.
+    """
+    old = current_signing_key()
+    new = Ed25519PrivateKey.generate()
+    old_id, new_id = key_id_for(old.public_key()), key_id_for(new.public_key())
+    embedded = not settings.CONVENE_AUDIT_SIGNING_KEY
+    if new_key_file is None and not embedded:
+        raise ValueError(
+            "CONVENE_AUDIT_SIGNING_KEY comes from the environment: give --new-key-file for the new key."
+        )
+    target = new_key_file or _key_file().with_name(f"{KEY_FILE_NAME}.{new_id}.new")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(_private_b64(new) + "\n")
+    try:
+        with transaction.atomic():
+            _take_checkpoint_lock()
+            record_event(
+                Op.KEY_ROTATION,
+                username=actor,
+                object_type="audit.AuditSigningKey",
+                object_id=new_id,
+                detail={"what": "audit signing key", "old_key_id": old_id, "new_key_id": new_id},
+            )
+            seal_pending()
+            tree_size, head = chain_head()
+            now = timezone.now()
+            AuditSigningKey.objects.create(
+                key_id=new_id, public_key=public_b64(new.public_key()), valid_from=now, created_at=now
+            )
+            note = sign_checkpoint([old, new], tree_size, head, now)
+            checkpoint = AuditCheckpoint.objects.create(
+                tree_size=tree_size, head_hash=head, note=note, key_id=new_id, created_at=now
+            )
+            _publish(note, f"checkpoint-{tree_size:012d}-rotation-{new_id}.note")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if embedded:
+        os.replace(target, _key_file())
+        target = _key_file()
+    return Rotation(old_id, new_id, checkpoint, target)
+
+
+def _publish(note: str, name: str) -> None:
+    directory = settings.CONVENE_CHECKPOINT_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(note)
 
 
 # --- sealing --------------------------------------------------------------------------------
@@ -219,24 +385,36 @@ def _consume_pending(ids: list[int]) -> None:
     AuditPending.objects.filter(event_id__in=ids).delete()
 
 
+def _take_checkpoint_lock() -> None:
+    """One signer at a time (PostgreSQL advisory lock until commit; SQLite's write transaction already
+    serialises): a checkpoint is either signed before a rotation, or sees the new key registered."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHECKPOINT_LOCK_ID])
+
+
 def make_checkpoint() -> AuditCheckpoint | None:
     """Seal what is pending, then sign the chain head; the note is also written outside the database."""
     seal_pending()
-    tree_size, head = chain_head()
-    if tree_size == 0:
-        return None
-    latest = AuditCheckpoint.objects.order_by("-tree_size").first()
-    if latest is not None and latest.tree_size == tree_size:
-        return latest
-    now = timezone.now()
-    key = signing_key()
-    note = sign_checkpoint(key, tree_size, head, now)
-    checkpoint = AuditCheckpoint.objects.create(
-        tree_size=tree_size, head_hash=head, note=note, key_id=key_id_for(key.public_key()), created_at=now
-    )
-    directory = settings.CONVENE_CHECKPOINT_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"checkpoint-{tree_size:012d}.note").write_text(note)
+    with transaction.atomic():
+        _take_checkpoint_lock()
+        tree_size, head = chain_head()
+        if tree_size == 0:
+            return None
+        latest = AuditCheckpoint.objects.order_by("-tree_size").first()
+        if latest is not None and latest.tree_size == tree_size:
+            return latest
+        key = current_signing_key()  # first, so that a key registered now covers this checkpoint
+        now = timezone.now()
+        note = sign_checkpoint(key, tree_size, head, now)
+        checkpoint = AuditCheckpoint.objects.create(
+            tree_size=tree_size,
+            head_hash=head,
+            note=note,
+            key_id=key_id_for(key.public_key()),
+            created_at=now,
+        )
+        _publish(note, f"checkpoint-{tree_size:012d}.note")
     return checkpoint
 
 
@@ -281,9 +459,13 @@ def walk_chain(chunk: int = 5_000) -> Iterator[list[Row]]:
     return _walk_generic(chunk)
 
 
-def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyResult | None]:
-    """Every checkpoint, from the database and from the off-database directory, signature-checked."""
+def _checkpoints(keys: list[KnownKey]) -> tuple[dict[int, str], VerifyResult | None]:
+    """Every checkpoint, from the database and from the off-database directory, each checked with the
+    key it names, inside that key's validity; and each key after the first vouched for by its
+    predecessor (a checkpoint signed by both)."""
     heads: dict[int, str] = {}
+    by_id = {key.key_id: key for key in keys}
+    public = {key.key_id: key.public_key for key in keys}
     notes: list[tuple[str, str, int | None, str | None]] = [
         (f"checkpoint {c.pk}", c.note, c.tree_size, c.head_hash) for c in AuditCheckpoint.objects.all()
     ]
@@ -291,16 +473,29 @@ def _checkpoints(public_key: Ed25519PublicKey) -> tuple[dict[int, str], VerifyRe
     if directory.is_dir():
         for path in sorted(directory.glob("checkpoint-*.note")):
             notes.append((f"file {path.name}", path.read_text(), None, None))
+    cosigned: set[tuple[str, str]] = set()
     for where, note, stored_size, stored_head in notes:
         try:
-            size, head = parse_checkpoint(note, public_key)
+            checked = verify_checkpoint(note, public)
         except CheckpointError as exc:
             return heads, VerifyResult(False, 0, f"The {where}: {exc}", stored_size)
+        size, head = checked.tree_size, checked.head_hash
+        for key_id in checked.signers:
+            if not by_id[key_id].covers(checked.timestamp):
+                return heads, VerifyResult(
+                    False, 0, f"The {where} is signed by key {key_id} outside its validity period.", size
+                )
+        cosigned.update(zip(checked.signers, checked.signers[1:], strict=False))
         if stored_size is not None and (size != stored_size or head != stored_head):
             return heads, VerifyResult(False, 0, f"The {where} was altered (its columns disagree).", size)
         if heads.get(size, head) != head:
             return heads, VerifyResult(False, 0, f"Two signed checkpoints disagree at {size}.", size)
         heads[size] = head
+    for older, newer in zip(keys, keys[1:], strict=False):
+        if (older.key_id, newer.key_id) not in cosigned:
+            return heads, VerifyResult(
+                False, 0, f"Key {newer.key_id} has no checkpoint co-signed by the key before it.", None
+            )
     return heads, None
 
 
@@ -580,7 +775,7 @@ def verify_chain(
     the tail was cut off. On PostgreSQL the chain is checked in the database, ``chunk`` seals per
     query on up to ``workers`` connections; elsewhere each event is encoded in Python.
     """
-    checkpoints, failure = _checkpoints(verify_key())
+    checkpoints, failure = _checkpoints(known_keys())
     if failure is not None:
         return _finish(failure)
     if connection.vendor == "postgresql" and _sql_encoder_is_ours():

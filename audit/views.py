@@ -3,21 +3,22 @@ gets 404. No page shows case content: only references, ids, category names, ops 
 
 from __future__ import annotations
 
-import csv
 import uuid
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from core.charts import bar_chart
+from core.csvcells import csv_writer
 from core.errors import DomainError
 from sharing import policy
 
 from . import reading
 from .models import Op
-from .services import PUBLIC_FIELDS, record_event
+from .services import PUBLIC_FIELDS, published_keys, record_event
 
 CSV_COLUMNS = PUBLIC_FIELDS
 
@@ -44,7 +45,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "query": filters.as_query(),
         "error": error,
-        "rows": reading.annotate(events),
+        "rows": reading.annotate(request.user, events),
         "next_before": next_before,
         "ops": Op.choices,
         "status": reading.chain_status(),
@@ -56,12 +57,8 @@ def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Who has seen this case, when and why."""
     _auditor(request)
     events, next_before = reading.page(reading.case_trail(request.user, case_id), request.GET.get("before"))
-    rows = reading.annotate(events)
-    from cases.models import Case
-
-    reference = Case.objects.filter(pk=case_id).values_list("reference", flat=True).first() or next(
-        (r["case_reference"] for r in rows if r["case_reference"]), str(case_id)
-    )
+    rows = reading.annotate(request.user, events)
+    reference = reading.case_reference(request.user, case_id)
     context = {"rows": rows, "next_before": next_before, "reference": reference, "case_id": case_id}
     return render(request, "audit/case_trail.html", context)
 
@@ -71,7 +68,11 @@ def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
     _auditor(request)
     events, next_before = reading.page(reading.person_trail(request.user, user_id), request.GET.get("before"))
     username = events[0].actor_username if events else str(user_id)
-    context = {"rows": reading.annotate(events), "next_before": next_before, "username": username}
+    context = {
+        "rows": reading.annotate(request.user, events),
+        "next_before": next_before,
+        "username": username,
+    }
     return render(request, "audit/person_trail.html", context)
 
 
@@ -97,7 +98,7 @@ def flags(request: HttpRequest) -> HttpResponse:
     context = {
         "bursts": reading.many_cases_flags(request.user),
         "glass": list(reading.break_glass_awaiting_review(request.user)[:100]),
-        "denied": reading.annotate(denied),
+        "denied": reading.annotate(request.user, denied),
     }
     return render(request, "audit/flags.html", context)
 
@@ -116,7 +117,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     membership = policy.primary_membership(request.user)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(CSV_COLUMNS)
     rows = 0
     with transaction.atomic():
@@ -132,4 +133,14 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             justification="auditor CSV export",
             detail={"what": "audit events CSV", "filters": sorted(filters.as_query()), "rows": rows},
         )
+    return response
+
+
+@require_safe
+def signing_keys_document(request: HttpRequest) -> HttpResponse:
+    """/.well-known/convene-audit-keys.json: every audit signing key's public half with its validity,
+    for anyone checking checkpoints, exports or erasure certificates. Public by design."""
+    response = JsonResponse(published_keys())
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -53,7 +53,14 @@ from keystore.fields import EncryptedField
 from keystore.keyring import create_data_keys
 from sharing import visibility
 from sharing.models import AgreementParty, CaseGroupObjectPermission, CaseShare, SharingAgreement
-from sharing.services import do_change_agreement_status, do_create_agreement, do_sign_agreement
+from sharing.services import (
+    do_break_glass,
+    do_change_agreement_status,
+    do_create_agreement,
+    do_expire_agreements,
+    do_revoke_share,
+    do_sign_agreement,
+)
 
 REFERENCE_PREFIX = "BEN-"
 SEED_USER = "bench_seed"
@@ -396,6 +403,7 @@ def seed(size: Size, progress: bool = True, rng_seed: int = 2026) -> SeedResult:
     builder.cases()
     builder.consultations()
     visibility.rebuild()  # the case-list candidate rows for the bulk-loaded cases and shares
+    builder.wear()  # then what a living system has: suspended and expired agreements, revoked shares…
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # planner statistics for the bulk-loaded tables
             cursor.execute("ANALYZE")
@@ -889,6 +897,136 @@ class _Builder:
         copy_instances(CaseGroupObjectPermission, grants)
         copy_instances(GroupObjectPermission, generic)
         self.share_count += len(shares)
+
+    # --- wear: what months of use leave behind ----------------------------------------------------
+    def wear(self) -> None:
+        """A world whose every agreement is active and every share live is the policy's best case (the
+        exact rule never rejects a candidate row). Add what use leaves: one agreement suspended and one
+        expired (through the services, so their candidate rows stay, as in production), shares revoked
+        through the service and shares whose window has ended, live and expired break-glass, and people
+        who work for two agencies."""
+        rng, now = self.rng, timezone.now()
+        n = len(self.agreements)
+        suspended, _ = self.agreements[n // 3]
+        do_change_agreement_status(
+            agreement=suspended,
+            status="suspended",
+            acting_user=self.system,
+            reason="Benchmark: a party's DPIA review is overdue",
+        )
+        expired, _ = self.agreements[(2 * n) // 3]
+        if n >= 3:  # (a world of two agreements keeps one of them in force)
+            SharingAgreement.objects.filter(pk=expired.pk).update(
+                ends_on=timezone.localdate() - timedelta(days=1)
+            )
+            do_expire_agreements(acting_user=self.system)
+        live = list(  # (a stable order: share ids are random, the seed's choices must not be)
+            CaseShare.objects.filter(revoked_at__isnull=True, agreement__status="active")
+            .order_by("created_at", "case__reference", "agency__name")
+            .values_list("pk", flat=True)
+        )
+        rng.shuffle(live)
+        revoke = live[: max(6, min(500, len(live) // 100))]
+        ended = live[len(revoke) : len(revoke) + max(2, len(live) * 3 // 100)]
+        with self.bars.bar(len(revoke), "revoked shares") as bar:
+            for share in CaseShare.objects.filter(pk__in=revoke).select_related("case"):
+                do_revoke_share(share=share, reason="Benchmark: purpose fulfilled", acting_user=self.system)
+                bar.update(1)
+        # a share's window ending is time passing, not an action: no service runs, candidate rows stay
+        CaseShare.objects.filter(pk__in=ended).update(valid_to=now - timedelta(days=1))
+        self.wear_break_glass()
+        self.wear_second_memberships()
+        self.wear_guardian_baseline()
+
+    def wear_guardian_baseline(self) -> None:
+        """Keep guardian's generic tables (the comparison baseline) holding what a guardian-only
+        application would hold after the same events: no row for an agency whose share was revoked or
+        ended or whose agreement is not in force, and a user row for each live break-glass."""
+        from guardian.models import GroupObjectPermission, UserObjectPermission
+
+        from sharing.models import BreakGlass
+
+        now = timezone.now()
+        gone = (
+            CaseShare.objects.filter(
+                models.Q(revoked_at__isnull=False)
+                | models.Q(valid_to__lte=now)
+                | ~models.Q(agreement__status="active")
+            )
+            .exclude(case__lead_agency_id=models.F("agency_id"))
+            .values_list("case_id", "agency__group_id")
+        )
+        pairs = list(gone)
+        for start in range(0, len(pairs), 500):
+            condition = models.Q()
+            for case_id, group_id in pairs[start : start + 500]:
+                condition |= models.Q(object_pk=str(case_id), group_id=group_id)
+            GroupObjectPermission.objects.filter(condition, content_type=self.case_ct).delete()
+        UserObjectPermission.objects.bulk_create(
+            [
+                UserObjectPermission(
+                    content_type=self.case_ct,
+                    object_pk=str(g.case_id),
+                    user_id=g.user_id,
+                    permission=self.view_perm,
+                )
+                for g in BreakGlass.objects.filter(expires_at__gt=now)
+            ],
+            ignore_conflicts=True,
+        )
+
+    def wear_break_glass(self) -> None:
+        """Break-glass by partners on cases whose share to them was revoked (the only cases of their
+        agreement they no longer see), under agreements still in force: half of them expired."""
+        revoked = (
+            CaseShare.objects.filter(revoked_at__isnull=False, agreement__status="active")
+            .select_related("case", "agency", "agreement")
+            .order_by("created_at", "case__reference", "agency__name")[:40]
+        )
+        granted = 0
+        for share in revoked:
+            users = self.practitioners.get(share.agency_id)
+            if not users:
+                continue
+            granted += 1
+            glass = do_break_glass(
+                case=share.case,
+                user=User.objects.get(pk=self.rng.choice(users)),
+                agency=share.agency,
+                agreement=share.agreement,
+                reason="Benchmark: risk to the victim reported out of hours",
+            )
+            if granted % 2 == 0:
+                type(glass).objects.filter(pk=glass.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+
+    def wear_second_memberships(self) -> None:
+        """Two in every hundred people also work for a second agency of the same kind."""
+        rng = self.rng
+        memberships, groups = [], []
+        people = list(
+            Membership.objects.filter(role=Role.PRACTITIONER)
+            .select_related("agency")
+            .order_by("user__username")
+        )
+        rng.shuffle(people)
+        for m in people[: max(1, len(people) // 50)]:
+            others = [a for a in self.by_type.get(m.agency.agency_type, []) if a.pk != m.agency_id]
+            if not others:
+                continue
+            second = rng.choice(others)
+            memberships.append(
+                Membership(
+                    user_id=m.user_id,
+                    agency=second,
+                    role=Role.PRACTITIONER,
+                    vetting_level="nppv2",
+                    valid_from=self.now - timedelta(days=200),
+                )
+            )
+            groups.append(User.groups.through(user_id=m.user_id, group_id=second.group_id))
+            self.practitioners.setdefault(second.pk, []).append(m.user_id)
+        Membership.objects.bulk_create(memberships)
+        User.groups.through.objects.bulk_create(groups, ignore_conflicts=True)
 
     # --- consultations ---------------------------------------------------------------------------
     def consultations(self) -> None:

@@ -10,8 +10,19 @@ from core.errors import DomainError
 from keystore.crypto import blind_index
 from keystore.keyring import index_key
 
-PNC_RE = re.compile(r"^(\d{2}|\d{4})/(\d{1,7})([A-Z])$")
+PNC_RE = re.compile(r"^([0-9]{2}|[0-9]{4})/([0-9]{1,7})([A-Z])$")
 PNC_CHECK = "ZABCDEFGHJKLMNPQRTUVWXY"
+
+
+def ascii_digits(value: str) -> str:
+    """The value with compatibility forms folded (NFKC: full-width digits, letters and solidus)
+    and every other decimal digit (Arabic-Indic, Devanagari, …) written as its ASCII digit, so
+    validation, the blind indexes, the duplicate check and subject access search all see one form."""
+    folded = unicodedata.normalize("NFKC", value)
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None else ch
+        for ch in folded
+    )
 
 
 def normalise_pnc(value: str) -> str:
@@ -20,7 +31,7 @@ def normalise_pnc(value: str) -> str:
     Check letter: (two-digit year followed by the serial padded to seven digits) modulo 23,
     looked up in ZABCDEFGHJKLMNPQRTUVWXY.
     """
-    raw = value.strip().upper().replace(" ", "")
+    raw = re.sub(r"\s", "", ascii_digits(value)).upper()
     match = PNC_RE.match(raw)
     if not match:
         raise DomainError("A PNC ID looks like 12/3456789A (year / serial and check letter).", field="pnc_id")
@@ -41,8 +52,8 @@ def pnc_with_check(year: str, serial: str) -> str:
 
 def normalise_nhs_number(value: str) -> str:
     """Return the 10-digit NHS number, or raise DomainError; validates the modulus 11 check digit."""
-    digits = re.sub(r"[\s-]", "", value)
-    if not re.fullmatch(r"\d{10}", digits):
+    digits = re.sub(r"[\s-]", "", ascii_digits(value))
+    if not re.fullmatch(r"[0-9]{10}", digits):
         raise DomainError("An NHS number has 10 digits, for example 943 476 5919.", field="nhs_number")
     total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
     check = 11 - total % 11

@@ -208,9 +208,6 @@ def case_create(request: HttpRequest) -> HttpResponse:
     candidates: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        link = None
-        if request.POST.get("link_nominal"):
-            link = Nominal.objects.filter(pk=request.POST["link_nominal"]).first()
         try:
             case = s.do_open_case(
                 nominal_data=s.NominalInput(
@@ -235,7 +232,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
                 forum=d["forum"],
                 lead_agency=membership.agency,
                 acting_user=request.user,
-                link_nominal=link,
+                link_nominal_id=d["link_nominal"],
                 confirm_new_nominal=request.POST.get("confirm_new_nominal") == "on",
                 mappa_category=d["mappa_category"],
                 mappa_level=d["mappa_level"],

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (session auth, origin checked)."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels (session auth; only the site's own
+origins, by scheme, host and port: core/origins.py)."""
 
 import os
 
@@ -10,9 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config import routing  # noqa: E402
+from core.origins import SiteOriginValidator  # noqa: E402
 from keystore.startup import refuse_to_start_without_keys  # noqa: E402
 
 refuse_to_start_without_keys()
@@ -20,8 +21,6 @@ refuse_to_start_without_keys()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(routing.websocket_urlpatterns))
-        ),
+        "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(routing.websocket_urlpatterns))),
     }
 )

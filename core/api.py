@@ -30,6 +30,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         else:
             errors = {"non_field_errors": exc.messages}
         return Response({"detail": "The request is not valid.", "errors": errors}, status=400)
+    if isinstance(exc, exceptions.ParseError):
+        message = str(exc.detail)
+        return Response(
+            {"detail": message, "code": "parse_error", "errors": {"body": [message]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, PermissionDenied | Http404):
         exc = exceptions.NotFound("Not found.")
     response = drf_exception_handler(exc, context)

@@ -19,4 +19,5 @@ def convene(request: HttpRequest) -> dict[str, Any]:
         "nav_can_admin": bool(policy.administered_agency_ids(user)),
         "nav_sees_cases": bool(policy.content_agencies(user)),
         "nav_is_dpo": bool(policy.agency_ids(user, ["dpo"])),
+        "nav_can_onboard": policy.can_onboard_agencies(user),
     }

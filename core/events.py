@@ -4,22 +4,151 @@ Payloads carry a type, ids and versions — never a field value (ARCHITECTURE-NO
 payload is round-tripped through JSON before it is queued, so a non-serialisable value fails in
 tests rather than in production. A channel layer that is down loses the live nudge, never data:
 pages re-fetch on reconnect.
-"""
 
-from __future__ import annotations
+Every event has a declared type here: a ``TypedDict`` naming its keys, and an entry in
+``EVENT_TYPES`` naming the kinds of group it may be sent to (``user.<id>``, ``agency.<id>``,
+``case.<uuid>``, ``meeting.<uuid>``, ``session.<digest>``). ``send_on_commit`` refuses anything
+else, so a consumer that joins a kind of group can be checked (meetings/tests) to handle every type
+that group may carry: Channels closes a socket that receives a type it has no handler for.
+"""
 
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-ALLOWED_KEYS = frozenset(
-    {"type", "event", "case_id", "meeting_id", "item_id", "object_id", "version", "kind"}
+
+
+# --- the declared events ------------------------------------------------------------------------
+class AuthzChanged(TypedDict):
+    """Who may see what has changed: every receiving socket re-checks at once."""
+
+    type: Literal["authz.changed"]
+    case_id: NotRequired[str]
+
+
+class SessionEnded(TypedDict):
+    """This session was signed out: its sockets re-check and close (4401)."""
+
+    type: Literal["session.ended"]
+
+
+class CaseChanged(TypedDict):
+    type: Literal["case.changed"]
+    case_id: str
+    version: int
+    kind: str
+    object_id: NotRequired[str]
+
+
+class DisclosureRecorded(TypedDict):
+    type: Literal["disclosure.recorded"]
+    case_id: str
+
+
+class BreakglassOpened(TypedDict):
+    type: Literal["breakglass.opened"]
+    case_id: str
+
+
+class MeetingChanged(TypedDict):
+    type: Literal["meeting.changed"]
+    meeting_id: str
+    version: int
+    kind: str
+    item_id: NotRequired[str]
+    case_id: NotRequired[str]
+
+
+class MeetingInvited(TypedDict):
+    type: Literal["meeting.invited"]
+    meeting_id: str
+
+
+class ActionOverdue(TypedDict):
+    type: Literal["action.overdue"]
+    case_id: str
+    object_id: str
+    meeting_id: str | None
+    version: int
+
+
+# --- declared event types: notifications (issue 18) ----------------------------------------------
+class NotificationNew(TypedDict):
+    """A notice was made for this person, or they read one: no content and no count; open pages
+    re-fetch their header badge (templates/notifications/_badge.html)."""
+
+    type: Literal["notification.new"]
+
+
+NOTIFICATION_NEW = "notification.new"
+
+
+GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting", "session"})
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One declared event: its payload's shape and the kinds of group it is sent to."""
+
+    payload: type
+    groups: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return str(self.payload.__annotations__["type"].__args__[0])
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(self.payload.__required_keys__)  # type: ignore[attr-defined]
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return self.required | frozenset(self.payload.__optional_keys__)  # type: ignore[attr-defined]
+
+
+_DECLARED = (
+    EventType(AuthzChanged, frozenset({"user", "agency", "case"})),
+    EventType(SessionEnded, frozenset({"session"})),
+    EventType(CaseChanged, frozenset({"case"})),
+    EventType(DisclosureRecorded, frozenset({"case"})),
+    EventType(BreakglassOpened, frozenset({"agency"})),
+    EventType(MeetingChanged, frozenset({"meeting"})),
+    EventType(MeetingInvited, frozenset({"user"})),
+    EventType(ActionOverdue, frozenset({"user"})),
+    EventType(NotificationNew, frozenset({"user"})),
 )
+EVENT_TYPES: dict[str, EventType] = {event.name: event for event in _DECLARED}
+# Every key any event may carry: what a client may ever receive (consumers filter on it too).
+ALLOWED_KEYS = frozenset().union(*(event.keys for event in _DECLARED))
+
+
+def group_kind(group: str) -> str:
+    """``case`` for ``case.<uuid>``: the kind of group a name belongs to."""
+    return group.split(".", 1)[0]
+
+
+def check_event(group: str, payload: Mapping[str, Any]) -> EventType:
+    """The declared type of ``payload`` if it may go to ``group``; ValueError otherwise."""
+    event = EVENT_TYPES.get(str(payload.get("type")))
+    if event is None:
+        raise ValueError(f"Undeclared event type {payload.get('type')!r}: declare it in core/events.py.")
+    kind = group_kind(group)
+    if kind not in event.groups:
+        raise ValueError(f"A {event.name} event is not sent to {kind} groups.")
+    unknown = set(payload) - event.keys
+    if unknown:
+        raise ValueError(f"Event payloads carry ids and versions only; unexpected keys: {sorted(unknown)}")
+    missing = event.required - set(payload)
+    if missing:
+        raise ValueError(f"A {event.name} event needs {sorted(missing)}.")
+    return event
 
 
 def _send(group: str, payload: dict[str, Any]) -> None:
@@ -29,18 +158,11 @@ def _send(group: str, payload: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(group, payload)
     except Exception as exc:  # noqa: BLE001 - live updates are best effort; data is already committed
-        log.warning("live update to %s not sent: %s", group, type(exc).__name__)
+        log.warning("live update to a %s group not sent: %s", group_kind(group), type(exc).__name__)
 
 
-def send_on_commit(group: str, payload: dict[str, Any]) -> None:
-    unknown = set(payload) - ALLOWED_KEYS
-    if unknown:
-        raise ValueError(f"Event payloads carry ids and versions only; unexpected keys: {sorted(unknown)}")
-    payload = json.loads(json.dumps(payload))
-    transaction.on_commit(lambda: _send(group, payload))
-
-
-# --- declared event types: notifications (issue 18) ------------------------------------------------
-# Sent to ``user.<id>`` when a notice is made for the person or they read one; carries no content
-# and no count: open pages re-fetch their header badge (notifications/_badge.html).
-NOTIFICATION_NEW = "notification.new"
+def send_on_commit(group: str, payload: Mapping[str, Any]) -> None:
+    """Queue ``payload`` (a declared event, see above) for ``group`` once the transaction commits."""
+    check_event(group, payload)
+    message = json.loads(json.dumps(dict(payload)))
+    transaction.on_commit(lambda: _send(group, message))

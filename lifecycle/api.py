@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from sharing import policy
 
 from . import dispatch
 from .certificates import signed_document
@@ -155,11 +158,16 @@ def holds(request: Request) -> Response:
         )
         return Response(hold_dict(hold), status=201)
     agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
-    rows = LegalHold.objects.active().filter(case__lead_agency=agency) | LegalHold.objects.active().filter(
-        agency=agency
+    rows = (
+        policy.legal_holds_visible_to(request.user)
+        .filter(lifted_at__isnull=True)
+        .filter(Q(case__lead_agency=agency) | Q(agency=agency))
+        .select_related("case", "case__lead_agency", "agency")
+        .order_by("-set_at")
     )
-    rows = rows.select_related("case", "agency").distinct().order_by("-set_at")
-    return Response({"results": [hold_dict(h) for h in rows]})
+    return Response(
+        {"results": [{**hold_dict(h), "may_lift": policy.can_lift_legal_hold(request.user, h)} for h in rows]}
+    )
 
 
 @extend_schema(operation_id="lifecycle_hold_lift", request=LiftIn, responses=OpenApiTypes.OBJECT)
@@ -171,7 +179,7 @@ def lift_hold(request: Request, pk: str) -> Response:
         hold=hold,
         reason=data["reason"],
         acting_user=request.user,
-        agency=dispatch.hold_agency(request.user, hold.case),
+        agency=dispatch.lift_agency(request.user, hold),
     )
     return Response(hold_dict(hold))
 

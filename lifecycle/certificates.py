@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from audit.chain import key_id_for
-from audit.services import public_key_b64, signing_key, verify_key
+from audit.services import known_keys, public_key_b64, signing_key
 
 from .models import ErasureCertificate
 from .services import certificate_seq
@@ -68,10 +68,13 @@ def signed_document(certificate: ErasureCertificate) -> dict[str, Any]:
 
 
 def verify_document(document: dict[str, Any]) -> bool:
-    """True if the document's signature matches its certificate under the audit public key."""
+    """True if the document's signature matches its certificate under the audit key it names (the
+    current key or an earlier one kept in the register of signing keys)."""
     try:
+        keys = {key.key_id: key.public_key for key in known_keys()}
+        key = keys[document["signature"]["key_id"]]
         signature = base64.b64decode(document["signature"]["value"])
-        verify_key().verify(signature, canonical_bytes(document["certificate"]))
+        key.verify(signature, canonical_bytes(document["certificate"]))
     except (InvalidSignature, KeyError, ValueError, TypeError):
         return False
     return True

@@ -111,12 +111,24 @@ def hold_agency(user: Any, case: Case) -> Agency:
 
 
 def access_hold(user: Any, pk: Any) -> LegalHold:
+    """A hold the user may lift (policy.can_lift_legal_hold); Http404 whether missing or forbidden."""
     hold = (
-        LegalHold.objects.select_related("case", "case__lead_agency", "agency").filter(pk=_uuid(pk)).first()
+        policy.legal_holds_visible_to(user)
+        .select_related("case", "case__lead_agency", "agency")
+        .filter(pk=_uuid(pk))
+        .first()
     )
-    if hold is None or not policy.can_set_legal_hold(user, hold.case):
+    if hold is None or not policy.can_lift_legal_hold(user, hold):
         raise Http404("Not found.")
     return hold
+
+
+def lift_agency(user: Any, hold: LegalHold) -> Agency:
+    """The agency the user lifts ``hold`` for: the placing agency, or the case's lead agency."""
+    agency_id = policy.legal_hold_lifting_agency_id(user, hold)
+    if agency_id is None:
+        raise Http404("Not found.")
+    return hold.agency if agency_id == hold.agency_id else hold.case.lead_agency
 
 
 def access_certificate(user: Any, pk: Any) -> ErasureCertificate:

@@ -7,7 +7,9 @@ can_erase_case, can_handle_sar).
 Erasure order (ARCHITECTURE-NOTES.md §2): the data keys live in the separate key-store database, so
 they are destroyed first; then the main database work runs in one transaction. If that second part
 fails the key is already gone (the data is unrecoverable either way) and re-running the service
-finishes the job: destroying a destroyed key is a no-op.
+finishes the job: destroying a destroyed key is a no-op. The main transaction is opened before the
+keys are destroyed, only to hold the case's and its nominal's rows (so no referral links a new case
+to a nominal whose key is being destroyed); the key store commits on its own.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from cases.models import (
     RiskManagementPlan,
     Victim,
 )
-from cases.services import broadcast_case_changed
+from cases.services import broadcast_case_changed, bump_case_version
 from core.errors import DomainError
+from core.text import require_reason
 from keystore.fields import encrypted_fields
 from keystore.keyring import destroy_data_key
 from notifications import services as notifications
@@ -90,12 +93,13 @@ def do_set_retention_rule(
         raise DomainError(
             "The review period is a whole number of months, from 1 to 1200.", field="review_months"
         )
-    if not basis.strip():
-        raise DomainError("Say where the retention period comes from (e.g. MoPI group 1).", field="basis")
+    basis = require_reason(
+        basis, field="basis", message="Say where the retention period comes from (e.g. MoPI group 1)."
+    )
     rule, _ = RetentionRule.objects.update_or_create(
         agency=agency,
         record_type=record_type,
-        defaults={"review_months": review_months, "basis": basis.strip()[:300], "updated_by": acting_user},
+        defaults={"review_months": review_months, "basis": basis[:300], "updated_by": acting_user},
     )
     record_event(
         Op.RETENTION,
@@ -176,10 +180,11 @@ def do_retain(
     case: Case = obj if record_type == RecordType.CASE else obj.case  # type: ignore[attr-defined,assignment]
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
-    if not reason.strip():
-        raise DomainError(
-            "Give the reason for keeping the record (the policing or service purpose).", field="reason"
-        )
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Give the reason for keeping the record (the policing or service purpose).",
+    )
     if next_review_on is None:
         raise DomainError("Enter the next review date.", field="next_review_on")
     if next_review_on <= timezone.localdate():
@@ -191,7 +196,7 @@ def do_retain(
         record_type=record_type,
         object_id=obj.pk,
         decision=Decision.RETAIN,
-        reason=reason.strip(),
+        reason=reason,
         next_review_on=next_review_on,
         rule=rules.rule(agency.pk, record_type),
         decided_by=acting_user,
@@ -220,14 +225,15 @@ def do_retain(
 def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
-    if not reason.strip():
-        raise DomainError(
-            "Give the reason for the legal hold (e.g. the proceedings or inquiry).", field="reason"
-        )
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Give the reason for the legal hold (e.g. the proceedings or inquiry).",
+    )
     if LegalHold.objects.active().filter(case=case).exists():
         raise DomainError("This case is already under a legal hold.", field="case")
     hold = LegalHold.objects.create(
-        case=case, agency=agency, reason=reason.strip()[:300], set_by=acting_user, set_at=timezone.now()
+        case=case, agency=agency, reason=reason[:300], set_by=acting_user, set_at=timezone.now()
     )
     record_event(
         Op.LEGAL_HOLD,
@@ -244,14 +250,19 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
 
 @transaction.atomic
 def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
-    hold = LegalHold.objects.select_for_update().get(pk=hold.pk)
+    """Lift a hold for ``agency``: the agency that placed it, or the case's lead agency overriding it
+    (recorded as an override, with the reason). Callers ask policy.can_lift_legal_hold first."""
+    hold = LegalHold.objects.select_for_update().select_related("case").get(pk=hold.pk)
+    if agency.pk not in (hold.agency_id, hold.case.lead_agency_id):
+        raise DomainError("Only the agency that placed the hold, or the lead agency, can lift it.")
     if hold.lifted_at is not None:
         raise DomainError("This legal hold was already lifted.")
-    if not reason.strip():
-        raise DomainError("Give the reason for lifting the legal hold.", field="lift_reason")
+    reason = require_reason(
+        reason, field="lift_reason", message="Give the reason for lifting the legal hold."
+    )
     hold.lifted_at = timezone.now()
     hold.lifted_by = acting_user
-    hold.lift_reason = reason.strip()[:300]
+    hold.lift_reason = reason[:300]
     hold.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     record_event(
         Op.LEGAL_HOLD,
@@ -260,7 +271,11 @@ def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency
         obj=hold,
         case_id=hold.case_id,
         justification=hold.lift_reason,
-        detail={"change": "lifted"},
+        detail={
+            "change": "lifted",
+            "placed_by_agency": hold.agency_id,
+            "override": agency.pk != hold.agency_id,
+        },
     )
     return hold
 
@@ -347,29 +362,36 @@ def do_erase_case(
 ) -> ErasureCertificate:
     """Crypto-shred a case and issue its erasure certificate. Re-runnable if interrupted."""
     case = Case.objects.select_related("nominal", "lead_agency").get(pk=case.pk)
-    if not reason.strip():
-        raise DomainError("Give the reason for erasing (the retention review outcome).", field="reason")
+    reason = require_reason(
+        reason, field="reason", message="Give the reason for erasing (the retention review outcome)."
+    )
     if case.erased_at is not None:
         raise DomainError(f"Case {case.reference} has already been erased.", code="already_erased")
     check_no_legal_hold(case)
-    nominal = case.nominal
-    nominal_orphaned = (
-        not Case.objects.filter(nominal=nominal, erased_at__isnull=True).exclude(pk=case.pk).exists()
-    )
 
-    # 1. The key store (separate database): destroy the keys first. Idempotent.
-    keys = [str(case.data_key_id)]
-    destroy_data_key(case.data_key_id)
-    if nominal_orphaned:
-        destroy_data_key(nominal.data_key_id)
-        keys.append(str(nominal.data_key_id))
-
-    # 2. The main database, in one transaction.
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         if case.erased_at is not None:
             raise DomainError(f"Case {case.reference} has already been erased.", code="already_erased")
         check_no_legal_hold(case)
+        # The nominal may be used by other cases (a link from a referral). Its row stays locked until
+        # this erasure commits: a referral linking a new case to it waits, then sees whether a live
+        # case still uses it (cases.services.do_open_case), so no case is ever linked to a nominal
+        # whose key this erasure destroys.
+        nominal = Nominal.objects.select_for_update().get(pk=case.nominal_id)
+        nominal_orphaned = (
+            not Case.objects.filter(nominal=nominal, erased_at__isnull=True).exclude(pk=case.pk).exists()
+        )
+
+        # 1. The key store (separate database, committing on its own): destroy the keys first.
+        # Idempotent; if the main work below fails, re-running finishes the job.
+        keys = [str(case.data_key_id)]
+        destroy_data_key(case.data_key_id)
+        if nominal_orphaned:
+            destroy_data_key(nominal.data_key_id)
+            keys.append(str(nominal.data_key_id))
+
+        # 2. The main database, in this transaction.
         rule, description = _rule_for(rule, agency, RecordType.CASE)
         counts: Counter[str] = Counter()
         for model in CASE_ROWS_DELETED:
@@ -400,7 +422,8 @@ def do_erase_case(
         shares_ended = _end_shares(case, acting_user=acting_user, agency=agency)
         now = timezone.now()
         _blank_encrypted(Case.objects.filter(pk=case.pk))
-        Case.objects.filter(pk=case.pk).update(erased_at=now, version=case.version + 1, updated_at=now)
+        Case.objects.filter(pk=case.pk).update(erased_at=now, updated_at=now)
+        bump_case_version(case)
         counts["cases.Case (content blanked)"] += 1
         certificate_id = uuid.uuid4()
         event = record_event(
@@ -429,7 +452,7 @@ def do_erase_case(
             shares_ended=shares_ended,
             rule=rule,
             rule_description=description,
-            reason=reason.strip(),
+            reason=reason,
             erased_by=acting_user,
             erased_at=now,
             audit_event_id=event.pk,
@@ -440,7 +463,7 @@ def do_erase_case(
             record_type=RecordType.CASE,
             object_id=case.pk,
             decision=Decision.ERASE,
-            reason=reason.strip(),
+            reason=reason,
             rule=rule,
             decided_by=acting_user,
             decided_at=now,
@@ -459,8 +482,9 @@ def do_erase_contribution(
         raise DomainError(
             "Only a note, a risk assessment or a victim record is erased on its own.", field="record_type"
         )
-    if not reason.strip():
-        raise DomainError("Give the reason for erasing (the retention review outcome).", field="reason")
+    reason = require_reason(
+        reason, field="reason", message="Give the reason for erasing (the retention review outcome)."
+    )
     case: Case = obj.case  # type: ignore[attr-defined]
     check_no_legal_hold(case)
     with transaction.atomic():
@@ -492,7 +516,7 @@ def do_erase_contribution(
             erased=dict(deleted),
             rule=rule,
             rule_description=description,
-            reason=reason.strip(),
+            reason=reason,
             erased_by=acting_user,
             erased_at=now,
             audit_event_id=event.pk,
@@ -503,13 +527,12 @@ def do_erase_contribution(
             record_type=record_type,
             object_id=object_pk,
             decision=Decision.ERASE,
-            reason=reason.strip(),
+            reason=reason,
             rule=rule,
             decided_by=acting_user,
             decided_at=now,
         )
-        Case.objects.filter(pk=case.pk).update(version=case.version + 1, updated_at=now)
-        case.version += 1
+        bump_case_version(case)
         broadcast_case_changed(case, "erased_record", object_pk)
     _seal_certificate(certificate)
     return certificate

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,7 +45,12 @@ def _nav(request: HttpRequest, agency: Any) -> dict[str, Any]:
 def index(request: HttpRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))
     items = review_queue(agency)
-    holds = LegalHold.objects.active().filter(case__lead_agency=agency).select_related("case")
+    holds = (
+        policy.legal_holds_visible_to(request.user)
+        .filter(lifted_at__isnull=True)
+        .filter(case__lead_agency=agency)
+        .select_related("case")
+    )
     return render(
         request, "lifecycle/queue.html", {**_nav(request, agency), "items": items, "holds": list(holds)}
     )
@@ -134,16 +140,23 @@ def holds(request: HttpRequest) -> HttpResponse:
                     request, f"Legal hold set on {case.reference}. It cannot be erased until lifted."
                 )
                 return redirect(f"{reverse('lifecycle:holds')}?agency={agency.pk}")
-    rows = (
-        (LegalHold.objects.filter(case__lead_agency=agency) | LegalHold.objects.filter(agency=agency))
-        .select_related("case", "agency", "set_by", "lifted_by")
-        .distinct()
+    rows = list(
+        policy.legal_holds_visible_to(request.user)
+        .filter(Q(case__lead_agency=agency) | Q(agency=agency))
+        .select_related("case", "case__lead_agency", "agency", "set_by", "lifted_by")
         .order_by("-set_at")[:200]
     )
+    liftable = {h.pk for h in rows if h.is_active and policy.can_lift_legal_hold(request.user, h)}
     return render(
         request,
         "lifecycle/holds.html",
-        {**_nav(request, agency), "form": form, "holds": list(rows), "lift_form": LiftForm()},
+        {
+            **_nav(request, agency),
+            "form": form,
+            "holds": rows,
+            "liftable": liftable,
+            "lift_form": LiftForm(),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -159,7 +172,7 @@ def lift_hold(request: HttpRequest, pk: str) -> HttpResponse:
             hold=hold,
             reason=form.cleaned_data.get("lift_reason", ""),
             acting_user=request.user,
-            agency=dispatch.hold_agency(request.user, hold.case),
+            agency=dispatch.lift_agency(request.user, hold),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -20,8 +20,16 @@ earliest of:
   narrows, as before), and any room event that changes who sees what (``agenda``, ``attendance``,
   ``exclusion``), which drops them before the event is judged;
 - an end the policy's answer already carries: a membership's ``valid_to``, a break-glass
-  ``expires_at``. Ends that would cost a query (a share's ``valid_to``, an agreement's ``ends_on``)
-  and the session's own expiry are bounded by ``VERDICT_SECONDS``.
+  ``expires_at``, the session's end (idle or absolute limit, as last read from the session store);
+  and a ``session.ended`` (this session signed out), which drops them and re-checks at once. Ends
+  that would cost a query (a share's ``valid_to``, an agreement's ``ends_on``) are bounded by
+  ``VERDICT_SECONDS``.
+
+Sessions (``agencies.sessions``). Every check reads the session afresh from the store, never the
+copy read at connect: signed out, idle or past the absolute limit, the socket closes with 4401
+(``SIGNED_OUT``); access withdrawn while the session stands closes with 4403. Each socket joins its
+session's group (a keyed digest of the session key), which ``do_sign_out`` tells; and a timer
+re-checks at the moment the session would end, so a quiet socket closes on time too.
 
 Every full re-check also brings the socket's ``agency.<id>`` groups in line with the user's
 memberships, so an agency joined after connect delivers its ``authz.changed`` events here too.
@@ -36,6 +44,7 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from channels.db import aclose_old_connections, database_sync_to_async
@@ -44,10 +53,13 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from core.events import ALLOWED_KEYS, NOTIFICATION_NEW
+from agencies import sessions
+from core.events import ALLOWED_KEYS, NOTIFICATION_NEW, group_kind
 from sharing import policy
 
-FORBIDDEN = 4403
+FORBIDDEN = 4403  # access withdrawn (a share, a membership, an exclusion): "your access has changed"
+SIGNED_OUT = 4401  # the session is over (signed out, idle or absolute limit, signed out everywhere)
+SESSION_RECHECK_MARGIN = 0.05  # seconds after the session's end before the expiry timer re-checks
 # Time-based expiry (a share or agreement reaching its end) sends no event: every socket re-checks in
 # full about every REVALIDATE_SECONDS (±20 %, first run staggered), and a verdict lapses after
 # VERDICT_SECONDS however the timer fares. Keep VERDICT_SECONDS above 1.2 × REVALIDATE_SECONDS.
@@ -70,16 +82,12 @@ def _seconds_until(moments: list[Any]) -> float:
     return max(0.0, min([VERDICT_SECONDS, *ends]))
 
 
-def session_is_current(session: Any) -> Any:
-    """The signed-in user behind this session, if it is still valid and passed the second factor.
+def session_user(session: Any) -> Any:
+    """The active user this session's values sign in, if its auth hash still matches theirs.
 
-    OTPMiddleware only runs for HTTP, so the socket checks the session's OTP device itself: the
-    device must exist, be confirmed and belong to the user. A password change or 'sign out
-    everywhere' changes the session hash, which ends the socket as it ends the session.
+    A password change or 'sign out everywhere' changes the hash, which ends the socket as it ends
+    the session.
     """
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.models import Device
-
     from agencies.models import User
 
     if session is None:
@@ -91,6 +99,22 @@ def session_is_current(session: Any) -> Any:
     if user is None:
         return None
     if not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+        return None
+    return user
+
+
+def session_is_current(session: Any) -> Any:
+    """The signed-in user behind these session values, if still valid and past the second factor.
+
+    ``session`` holds the values as stored now (``agencies.sessions.stored_session``), never the
+    copy the socket read at connect. OTPMiddleware only runs for HTTP, so the socket checks the
+    session's OTP device itself: the device must exist, be confirmed and belong to the user.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    user = session_user(session)
+    if user is None:
         return None
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     device = Device.from_persistent_id(persistent_id) if persistent_id else None
@@ -107,11 +131,20 @@ def _clean(event: dict[str, Any]) -> dict[str, Any]:
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """Shared connect/verify/revoke logic: joins ``user.<id>`` and ``agency.<id>`` groups."""
+    """Shared connect/verify/revoke logic: joins ``user.<id>`` and ``agency.<id>`` groups.
 
+    ``GROUP_KINDS`` names every kind of group the consumer joins (``join`` refuses any other): it
+    must handle every event type ``core.events.EVENT_TYPES`` sends to those kinds (a test checks).
+    """
+
+    GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "session"})
     user: Any = None
     groups_joined: set[str]
     timer: asyncio.Task[None] | None = None
+    expiry_timer: asyncio.Task[None] | None = None  # wakes when the session would end (idle or absolute)
+    session_ends_at: datetime | None = None  # as the last check read it from the session store
+    expiry_armed_for: datetime | None = None  # the session end the expiry timer waits for
+    refusal: int = FORBIDDEN  # the close code the last failed check calls for
     generation: int = 0  # bumped by drop_verdicts(); a re-check begun under an older one stores nothing
     verdict_until: float = 0.0  # _clock() time until which the socket's last re-check holds
 
@@ -120,15 +153,35 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await aclose_old_connections()
         answer = await database_sync_to_async(self._first_verdict)()
         if answer is None:
-            await self.close(code=FORBIDDEN)
+            await self.close(code=self.refusal)
             return
         lifetime, agency_ids = answer
         self.verdict_until = _clock() + lifetime
-        for group in [f"user.{self.user.pk}", *self.initial_groups()]:
+        session_key = self.scope["session"].session_key
+        for group in [f"user.{self.user.pk}", sessions.socket_group(session_key), *self.initial_groups()]:
             await self.join(group)
         await self._follow_agencies(agency_ids)
         await self.accept()
         self.timer = asyncio.ensure_future(self._revalidate_periodically())
+        self._arm_expiry()
+
+    def _arm_expiry(self) -> None:
+        """(Re)start the timer that re-checks the moment the session would end, however quiet the socket."""
+        if self.session_ends_at is None:
+            return
+        current = asyncio.current_task()
+        if self.expiry_timer is not None and self.expiry_timer is not current:
+            if self.expiry_armed_for == self.session_ends_at and not self.expiry_timer.done():
+                return  # already waiting for this very end
+            self.expiry_timer.cancel()
+        self.expiry_armed_for = self.session_ends_at
+        delay = (self.session_ends_at - timezone.now()).total_seconds() + SESSION_RECHECK_MARGIN
+        self.expiry_timer = asyncio.ensure_future(self._expire_at(max(delay, SESSION_RECHECK_MARGIN)))
+
+    async def _expire_at(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not await self.recheck():  # a session HTTP use kept alive re-arms the timer instead
+            await self.forbid()
 
     async def _revalidate_periodically(self) -> None:
         # The first run is staggered so that sockets opened together do not re-check together.
@@ -145,28 +198,54 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """After a periodic re-check passed: narrow finer subscriptions (subclasses)."""
 
     async def forbid(self) -> None:
+        """Close the socket: 4401 if the session is over, 4403 if access was withdrawn."""
         self._stop_timer()
-        await self.close(code=FORBIDDEN)
+        await self.close(code=self.refusal)
 
     def _stop_timer(self) -> None:
-        if self.timer is not None and self.timer is not asyncio.current_task():
-            self.timer.cancel()
+        for timer in (self.timer, self.expiry_timer):
+            if timer is not None and timer is not asyncio.current_task():
+                timer.cancel()
         self.timer = None
+        self.expiry_timer = None
 
     def _first_verdict(self) -> tuple[float, list[int]] | None:
         self.user = self._load_user()
-        if self.user is None or not self.authorise():
+        if self.user is None:
+            return None
+        self.refusal = FORBIDDEN
+        if not self.authorise():
             return None
         return self._verdict_lifetime(), sorted(policy.agency_ids(self.user))
 
     def _verdict_lifetime(self) -> float:
-        """How long the socket's verdict holds: VERDICT_SECONDS, or less if a membership ends sooner."""
-        return _seconds_until([m.valid_to for m in policy.memberships(self.user)])
+        """How long the socket's verdict holds: VERDICT_SECONDS, or less if a membership or the session
+        ends sooner."""
+        ends = [m.valid_to for m in policy.memberships(self.user)]
+        return _seconds_until([*ends, self.session_ends_at])
+
+    def _current_user(self) -> Any:
+        """The user behind the socket's session as stored now (None: the socket must close).
+
+        Sets ``refusal``: 4401 when the session itself is over (signed out, past its idle or
+        absolute limit, its hash no longer matching), 4403 when it stands but access does not.
+        """
+        self.refusal = SIGNED_OUT
+        session = self.scope.get("session")
+        stored = sessions.stored_session(getattr(session, "session_key", None))
+        if stored is None:
+            return None
+        user = session_is_current(stored.data)
+        if user is None:
+            if session_user(stored.data) is not None:
+                self.refusal = FORBIDDEN
+            return None
+        self.session_ends_at = stored.ends_at
+        return user
 
     def _load_user(self) -> Any:
-        session = self.scope.get("session")
         scoped = self.scope.get("user")
-        user = session_is_current(session)
+        user = self._current_user()
         if user is None or scoped is None or getattr(scoped, "pk", None) != user.pk:
             return None
         return user
@@ -178,6 +257,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return []
 
     async def join(self, group: str) -> None:
+        if group_kind(group) not in self.GROUP_KINDS:
+            raise ValueError(f"{type(self).__name__} does not join {group_kind(group)} groups.")
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.add(group)
 
@@ -202,10 +283,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         def check() -> tuple[float, list[int]] | None:
             if self.user is not None:
                 policy.forget(self.user)
-            user = session_is_current(self.scope.get("session"))
+            user = self._current_user()
             if user is None or user.pk != self.user.pk:
                 return None
             self.user = user
+            self.refusal = FORBIDDEN
             if not self.authorise():
                 return None
             return self._verdict_lifetime(), sorted(policy.agency_ids(user))
@@ -218,6 +300,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._follow_agencies(agency_ids)
         if generation == self.generation:
             self.verdict_until = _clock() + lifetime
+        self._arm_expiry()
         return True
 
     async def _follow_agencies(self, agency_ids: list[int]) -> None:
@@ -237,6 +320,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Forget every verdict: the next event re-checks in full, and older re-checks store nothing."""
         self.generation += 1
         self.verdict_until = 0.0
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """This socket's session was signed out: re-check at once (and close with 4401)."""
+        self.drop_verdicts()
+        if not await self.recheck():
+            await self.forbid()
 
     async def authz_changed(self, event: dict[str, Any]) -> None:
         self.drop_verdicts()
@@ -270,6 +359,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
 class MeetingConsumer(LiveConsumer):
     """``ws/meetings/<uuid>/``: the live room. Only the meeting's named attendees connect."""
+
+    GROUP_KINDS = LiveConsumer.GROUP_KINDS | {"meeting"}
 
     meeting: Any = None
     item_verdicts: dict[str, tuple[bool, float]]  # item id → (sees content, _clock() time it holds until)
@@ -309,15 +400,25 @@ class MeetingConsumer(LiveConsumer):
         access = view.access
         return True, _seconds_until([access.break_glass_expires_at if access is not None else None])
 
-    async def _may_receive(self, event: dict[str, Any]) -> bool:
-        """Item events reach only attendees who see that item's content (a current verdict, or a fresh one).
+    async def _shaped(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """What this attendee receives of a room event (``policy.room_event``); None: nothing.
+
+        Item events reach only attendees who see that item's content; meeting-wide events about an
+        item reach everyone, with its case id only for those who see the content.
+        """
+        item_id = event.get("item_id")
+        if not item_id:
+            return event
+        sees = await self._sees_item(str(item_id))
+        return policy.room_event(
+            event, sees_content=sees, meeting_wide=event.get("kind") in MEETING_WIDE_KINDS
+        )
+
+    async def _sees_item(self, key: str) -> bool:
+        """Whether this attendee sees the item's content (a current verdict, or a fresh one).
 
         An item verdict never outlives the socket verdict it was computed under.
         """
-        item_id = event.get("item_id")
-        if not item_id or event.get("kind") in MEETING_WIDE_KINDS:
-            return True
-        key = str(item_id)
         cached = self.item_verdicts.get(key)
         if cached is not None and _clock() < cached[1]:
             return cached[0]
@@ -351,8 +452,9 @@ class MeetingConsumer(LiveConsumer):
         if not self.verdict_is_current() and not await self.recheck():
             await self.forbid()
             return
-        if await self._may_receive(event):
-            await self.send_json(_clean(event))
+        shaped = await self._shaped(event)
+        if shaped is not None:
+            await self.send_json(_clean(shaped))
 
     async def narrow(self) -> None:
         # Tell the page to re-fetch: an exclusion from the current item shows on the next fetch.
@@ -369,6 +471,7 @@ class LiveFeedConsumer(LiveConsumer):
     whether it was accepted. A refused case looks the same whether it is missing or forbidden.
     """
 
+    GROUP_KINDS = LiveConsumer.GROUP_KINDS | {"case"}
     cases: set[str]
 
     async def connect(self) -> None:
@@ -420,6 +523,13 @@ class LiveFeedConsumer(LiveConsumer):
                 await self.send_json({"type": "unsubscribed", "case_id": case_id})
 
     async def case_changed(self, event: dict[str, Any]) -> None:
+        await self._forward_case_event(event)
+
+    async def disclosure_recorded(self, event: dict[str, Any]) -> None:
+        await self._forward_case_event(event)
+
+    async def _forward_case_event(self, event: dict[str, Any]) -> None:
+        """A subscribed case's event reaches the socket only after a re-check that it may still see it."""
         case_id = str(event.get("case_id", ""))
         if case_id not in self.cases:
             return

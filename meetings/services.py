@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -137,6 +139,29 @@ def _acting_agency(meeting: Meeting, user: Any) -> Agency | None:
 
 
 # --- scheduling -----------------------------------------------------------------------------
+def check_meeting_link(value: str | None) -> str:
+    """A virtual meeting link people can safely open: an https URL with a host (http too, but only
+    with DEBUG on, for a local development server). No other scheme (``javascript:``, ``data:``…), no
+    credentials in it, no spaces or control characters. Empty means no link."""
+    link = (value or "").strip()
+    if not link:
+        return ""
+    allowed = ("https", "http") if settings.DEBUG else ("https",)
+    message = "Give the meeting link as an https:// address."
+    if len(link) > 500:
+        raise DomainError("The meeting link is at most 500 characters.", field="virtual_link")
+    if any(ch.isspace() or not ch.isprintable() for ch in link):
+        raise DomainError(message, field="virtual_link")
+    try:
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError as exc:
+        raise DomainError(message, field="virtual_link") from exc
+    if parts.scheme.lower() not in allowed or not host or "@" in parts.netloc:
+        raise DomainError(message, field="virtual_link")
+    return link
+
+
 @transaction.atomic
 def do_schedule_meeting(
     *,
@@ -156,6 +181,7 @@ def do_schedule_meeting(
         raise DomainError("At most 200 characters.", field="title")
     if scheduled_for is None:
         raise DomainError("Give the date and time of the meeting.", field="scheduled_for")
+    virtual_link = check_meeting_link(virtual_link)
     if not Membership.objects.active().filter(user=chair, agency=chair_agency, role=Role.CHAIR).exists():
         raise DomainError("The chair must hold the chair role in the chairing agency.", field="chair")
     meeting = Meeting.objects.create(
@@ -163,7 +189,7 @@ def do_schedule_meeting(
         title=title,
         scheduled_for=scheduled_for,
         location=(location or "")[:200],
-        virtual_link=(virtual_link or "")[:500],
+        virtual_link=virtual_link,
         chair=chair,
         chair_agency=chair_agency,
         created_by=acting_user,

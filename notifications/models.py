@@ -39,6 +39,7 @@ class About(models.TextChoices):
     MEETING = "meeting", "Meeting"
     AGREEMENT = "agreement", "Agreement"
     BREAK_GLASS = "break_glass", "Break-glass access"
+    MATCH_NOTICE = "match_notice", "Match notice"
     RETENTION = "retention", "Retention queue"
     LEGAL_HOLD = "legal_hold", "Legal holds"
     SAR = "sar", "Subject access request"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cases.models import Action, Case
     from lifecycle.models import LegalHold
     from meetings.models import Attendee, Meeting
-    from sharing.models import BreakGlass, CaseShare, SharingAgreement
+    from sharing.models import BreakGlass, CaseShare, MatchNotice, SharingAgreement
 
 NEW_EVENT = NOTIFICATION_NEW  # the declared live event (core.events): no content, no count
 DUE_SOON_DAYS = 3
@@ -159,21 +159,15 @@ def notify_share_revoked(share: CaseShare) -> list[Notification]:
     )
 
 
-def notify_match_notice(notice: Any) -> list[Notification]:
-    """For the referral duplicate check (another change builds match notices): tell the agency the
-    notice is addressed to. Expects ``notice.agency_id``, ``notice.pk`` and, when the recipient may
-    see it, ``notice.case``; names no person and no case it may not see."""
-    case = getattr(notice, "case", None)
-    audience = policy._members([notice.agency_id], policy.CONTENT_ROLES)
-    if case is not None:
-        audience = {p for p in audience if p in policy.case_viewers_audience(case, {u for u, _ in audience})}
+def notify_match_notice(notice: MatchNotice) -> list[Notification]:
+    """A partner's referral matched the perpetrator of a case this agency leads: its chairs decide.
+    Names the referring agency and the holder's own case reference, never who or what matched."""
     return do_notify(
         kind=Kind.MATCH_NOTICE,
-        audience=audience,
-        title="A new referral may concern a person your agency already manages",
-        about=About.CASE if case is not None else About.NOTHING,
-        about_id=case.pk if case is not None else "",
-        case=case,
+        audience=policy.match_notice_audience(notice),
+        title=f"A referral by {notice.referring_agency} may concern case {notice.case.reference}",
+        about=About.MATCH_NOTICE,
+        about_id=notice.pk,
         dedupe_key=f"match:{notice.pk}",
     )
 

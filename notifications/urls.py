@@ -12,5 +12,5 @@ urlpatterns = [
     path("notifications/preferences/", views.preferences, name="preferences"),
     path("notifications/<uuid:pk>/", views.follow, name="follow"),
     path("notifications/<uuid:pk>/read/", views.mark_read, name="read"),
-    path("operations/", views.operations, name="operations"),
+    path("operations/jobs/", views.operations, name="operations"),
 ]

@@ -167,3 +167,15 @@ class DisclosureForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["approved_by"].choices = [(u.pk, str(u)) for u in chairs]
         self.fields["disclosed_on"].initial = timezone.localdate()
+
+
+class MatchNoticeShareForm(forms.Form):
+    agreement = forms.ModelChoiceField(queryset=SharingAgreement.objects.none(), label="Under agreement")
+    categories = forms.MultipleChoiceField(
+        choices=Category.choices, widget=forms.CheckboxSelectMultiple, required=False, label="Data categories"
+    )
+    purpose = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args: Any, agreements: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agreement"].queryset = agreements  # type: ignore[attr-defined]

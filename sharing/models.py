@@ -234,6 +234,50 @@ class Disclosure(models.Model):
         return self.case.data_key_id
 
 
+class MatchNoticeStatus(models.TextChoices):
+    OPEN = "open", "Waiting for a decision"
+    SHARED = "shared", "Case shared with the referring agency"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class MatchNotice(models.Model):
+    """A partner's referral matched the perpetrator of a case this agency leads.
+
+    The referrer was told nothing of the match (policy.nominals_linkable_by did not offer it to
+    them); the lead agency's chairs are told instead, and decide whether to share their case with the
+    referring agency. It names the referring agency and, through ``case``, the holder's own case;
+    never a name, date of birth or identifier (``matched_on`` holds labels such as "PNC ID").
+    ``referral_case`` is the referrer's new case, kept for the audit trail and never shown to the
+    holder.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="match_notices")
+    holder_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    referring_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    referral_case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    matched_on = models.JSONField(default=list, help_text="What matched: labels only, never values.")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=MatchNoticeStatus.choices, default=MatchNoticeStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    share = models.ForeignKey(CaseShare, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "referral_case"], name="match_notice_once_per_referral")
+        ]
+        indexes = [models.Index(fields=["holder_agency", "status"], name="match_notice_holder_idx")]
+
+    def __str__(self) -> str:
+        return f"match notice on {self.case} from {self.referring_agency}"
+
+
 class CaseUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
 

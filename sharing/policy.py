@@ -18,15 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from agencies.models import Agency, Membership, Role
-from cases.models import Case
+from agencies.models import Agency, Membership, Role, User
+from cases.models import Case, Nominal
 from core.categories import ALL_CATEGORIES, FULL_ACCESS, AgencyType, Category, Level
 
 from .models import (
@@ -37,8 +37,13 @@ from .models import (
     CaseShare,
     CaseUserObjectPermission,
     CaseVisibility,
+    MatchNotice,
+    MatchNoticeStatus,
     SharingAgreement,
 )
+
+if TYPE_CHECKING:
+    from lifecycle.models import LegalHold
 
 CONTENT_ROLES = frozenset({Role.PRACTITIONER, Role.CHAIR})
 _CACHE = "_convene_policy_cache"
@@ -320,16 +325,17 @@ def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> t
         raise Http404("No such case.") from exc
     qs = queryset if queryset is not None else Case.objects.select_related("nominal", "lead_agency", "owner")
     case = qs.filter(pk=case_uuid).first()
-    if case is None:
-        raise Http404("No such case.")
-    access = case_access(user, case)
-    if access is None:
-        if case.erased_at is None and getattr(user, "is_authenticated", False):
-            # An attempt on an existing case is evidence for the auditors (flagged when it follows
-            # a revoked share); to the user it looks exactly like a missing case.
+    # A missing id is judged by the same rule against an unsaved stand-in (it can only fail), so a
+    # missing case and a forbidden one run the same queries.
+    access = case_access(user, case if case is not None else Case(pk=case_uuid))
+    if case is None or access is None:
+        if getattr(user, "is_authenticated", False):
+            # An attempt is evidence for the auditors (flagged when it follows a revoked share). It is
+            # recorded whether the case exists or not, so that to the user (and to a stopwatch) a
+            # forbidden case looks exactly like a missing one.
             from audit.services import record_denied
 
-            record_denied(user, case.pk, "access_case")
+            record_denied(user, case_uuid, "access_case")
         raise Http404("No such case.")
     return case, access
 
@@ -385,6 +391,112 @@ def can_approve_disclosure(user: Any, case: Case) -> bool:
     return access is not None and access.is_lead and has_role(user, Role.CHAIR, case.lead_agency_id)
 
 
+# --- perpetrator records (nominals) used by more than one case -------------------------------
+# A referral's duplicate check, a link to an existing nominal and an edit of one all turn on these.
+NOMINAL_FIELDS = frozenset(Nominal.VISIBILITY)
+NOMINAL_CATEGORIES = tuple(sorted({category for category, _ in Nominal.VISIBILITY.values()}))
+
+
+def sees_nominal_in_full(access: Access, nominal: Nominal) -> bool:
+    """Every field of the perpetrator record reaches this viewer (names, DOB, address, PNC, NHS…)."""
+    return visible_fields(access, nominal) >= NOMINAL_FIELDS
+
+
+def can_link_nominal(user: Any, nominal: Nominal) -> bool:
+    """A new case may reuse an existing perpetrator record only if the user already sees that record
+    in full through a case they may see now (linking would otherwise hand them what no agreement
+    gave them). The queryset form, which the duplicate check uses, is ``nominals_linkable_by``."""
+    for case in Case.objects.filter(nominal_id=nominal.pk, erased_at__isnull=True):
+        access = case_access(user, case)
+        if access is not None and sees_nominal_in_full(access, nominal):
+            return True
+    return False
+
+
+def nominals_linkable_by(user: Any, at: datetime | None = None) -> QuerySet[Nominal]:
+    """The perpetrator records this user sees in full through a case they may see: the only
+    duplicate-check matches shown to them, and the only ones a new case may be linked to.
+
+    The same rule as ``can_link_nominal``. Its cost does not depend on which nominals exist: the
+    lookups behind it are the user's shares and break-glass rows (``cases_with_category_visible_to``),
+    and the rest is one SQL query whatever it is filtered on."""
+    own = content_agencies(user)
+    if not own:
+        return Nominal.objects.none()
+    # Every subquery is correlated on the nominal (then on the case), so the database looks only at
+    # the few cases using each matched nominal, never at the user's whole visible set.
+    first, *others = NOMINAL_CATEGORIES
+    full = cases_with_category_visible_to(user, first, Level.FULL, at).filter(nominal_id=OuterRef("pk"))
+    for category in others:
+        also = cases_with_category_visible_to(user, category, Level.FULL, at).filter(pk=OuterRef("pk"))
+        full = full.filter(Exists(also))
+    seen = cases_visible_to(user, at).filter(nominal_id=OuterRef("pk"))
+    return Nominal.objects.filter(Q(Exists(seen), owner_agency_id__in=own) | Q(Exists(full)))
+
+
+def nominal_steward_id(nominal: Nominal) -> int | None:
+    """The agency that keeps a perpetrator record: the lead agency of the oldest live case using it."""
+    return (
+        Case.objects.filter(nominal_id=nominal.pk, erased_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("lead_agency_id", flat=True)
+        .first()
+    )
+
+
+def can_edit_nominal(user: Any, nominal: Nominal, case: Case) -> bool:
+    """The lead agency of a case changes its perpetrator record only if it also leads the original
+    case using it: a record two lead agencies share is never rewritten by the one that linked to it."""
+    if case.nominal_id != nominal.pk or not can_edit_case(user, case):
+        return False
+    return case.lead_agency_id == nominal_steward_id(nominal)
+
+
+def match_notice_holder_ids(referring_agency_id: int) -> dict[int, uuid.UUID]:
+    """Agencies told when a referral by this agency matches a perpetrator of a case they lead and
+    the referrer may not see: its fellow parties to an agreement in force, each with the agreement
+    (the first by reference) that makes them partners. One query. An agency party to no agreement
+    with the holder causes no notice and learns nothing."""
+    mine = AgreementParty.objects.filter(agreement_id=OuterRef("agreement_id"), agency_id=referring_agency_id)
+    rows = (
+        AgreementParty.objects.filter(agreement__in=SharingAgreement.objects.in_force())
+        .filter(Exists(mine))
+        .exclude(agency_id=referring_agency_id)
+        .order_by("-agreement__reference")
+        .values_list("agency_id", "agreement_id")
+    )
+    return dict(rows)
+
+
+def match_notices_visible_to(user: Any) -> QuerySet[MatchNotice]:
+    """Match notices for the chairs of the agency that (still) leads the matched case."""
+    chairs_of = agency_ids(user, [Role.CHAIR])
+    if not chairs_of:
+        return MatchNotice.objects.none()
+    return MatchNotice.objects.filter(
+        holder_agency_id__in=chairs_of,
+        case__lead_agency_id=F("holder_agency_id"),
+        case__erased_at__isnull=True,
+    )
+
+
+def match_notice_agreements(notice: MatchNotice) -> QuerySet[SharingAgreement]:
+    """Agreements in force under which the holder may share the matched case with the referrer."""
+    referrer = AgreementParty.objects.filter(
+        agreement_id=OuterRef("pk"), agency_id=notice.referring_agency_id
+    )
+    return shareable_agreements(notice.case).filter(Exists(referrer))
+
+
+def can_decide_match_notice(user: Any, notice: MatchNotice) -> bool:
+    """A chair of the holder decides an open notice: share the case with the referrer, or dismiss."""
+    return (
+        notice.status == MatchNoticeStatus.OPEN
+        and match_notices_visible_to(user).filter(pk=notice.pk).exists()
+        and can_share_case(user, notice.case)
+    )
+
+
 def can_view_disclosures(user: Any, case: Case) -> bool:
     """The disclosure log of a case is the lead agency's record."""
     access = case_access(user, case)
@@ -422,6 +534,34 @@ def can_set_legal_hold(user: Any, case: Case) -> bool:
     if case.lead_agency_id in mine:
         return True
     return CaseShare.objects.filter(case_id=case.pk, agency_id__in=mine, revoked_at__isnull=True).exists()
+
+
+def legal_holds_visible_to(user: User) -> QuerySet[LegalHold]:
+    """Holds a DPO or agency admin sees: those their agency placed, and those on cases it leads."""
+    from lifecycle.models import LegalHold
+
+    mine = lifecycle_agency_ids(user)
+    if not mine:
+        return LegalHold.objects.none()
+    return LegalHold.objects.filter(Q(agency_id__in=mine) | Q(case__lead_agency_id__in=mine))
+
+
+def legal_hold_lifting_agency_id(user: User, hold: LegalHold) -> int | None:
+    """The agency on whose behalf ``user`` may lift ``hold``, or None (docs/security.md, legal holds).
+
+    The placing agency's DPO lifts its own hold; the lead agency's DPO may lift another agency's hold
+    on its case (the service then records the override and the reason). Nobody else: not the agency
+    admins, not the other agencies the case is shared with.
+    """
+    if has_role(user, Role.DPO, hold.agency_id):
+        return hold.agency_id
+    if has_role(user, Role.DPO, hold.case.lead_agency_id):
+        return hold.case.lead_agency_id
+    return None
+
+
+def can_lift_legal_hold(user: User, hold: LegalHold) -> bool:
+    return legal_hold_lifting_agency_id(user, hold) is not None
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -655,6 +795,29 @@ def audit_events_visible_to(user: Any) -> QuerySet[Any]:
     )
 
 
+def audit_cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases an auditor may name (by reference): those their agencies lead, hold (or held) a share of,
+    or opened by break-glass. Any other case id looks to the auditor exactly like one that does not
+    exist."""
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return Case.objects.all()
+    if not scope:
+        return Case.objects.none()
+    shared = CaseShare.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    glass = BreakGlass.objects.filter(case_id=OuterRef("pk"), agency_id__in=scope)
+    return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
+
+
+def can_onboard_agencies(user: Any) -> bool:
+    """Operators (active superusers) create and deactivate agencies and invite their first admins."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_superuser", False)
+    )
+
+
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
     return has_role(user, Role.AGENCY_ADMIN, agency)
 
@@ -876,6 +1039,26 @@ def agenda_item_view(user: Any, meeting: Any, item: Any) -> ItemView | None:
     return ItemView("minutes", access)
 
 
+# A room event about an item names the item (every attendee's room lists every item) and its case;
+# the case id reaches only attendees who see the item's content.
+ITEM_CONTENT_KEYS = frozenset({"case_id"})
+
+
+def room_event(event: dict[str, Any], *, sees_content: bool, meeting_wide: bool) -> dict[str, Any] | None:
+    """What one attendee receives of a room event about an agenda item; None: nothing at all.
+
+    ``sees_content`` is ``agenda_item_view(...).sees_content`` for that attendee and item (False if
+    the item is gone). An item event (minutes, a decision) reaches only attendees who see the item's
+    content; a meeting-wide event (the room moved to the item, the agenda changed) reaches every
+    attendee, without the case id for those who do not.
+    """
+    if sees_content:
+        return event
+    if not meeting_wide:
+        return None
+    return {key: value for key, value in event.items() if key not in ITEM_CONTENT_KEYS}
+
+
 def agenda_items_visible_to(user: Any, meeting: Any) -> list[tuple[Any, ItemView]]:
     """Every agenda item with what this user sees of it ([] if they may not see the meeting)."""
     if not can_view_meeting(user, meeting):
@@ -980,13 +1163,21 @@ def legal_hold_audience(case: Case) -> Audience:
     return dpo_audience({case.lead_agency_id, *shared})
 
 
+def match_notice_audience(notice: MatchNotice) -> Audience:
+    """The chairs of the agency leading the matched case, who decide the notice (match_notices_visible_to)."""
+    return _members([notice.holder_agency_id], [Role.CHAIR])
+
+
 def notifications_visible_to(user: Any) -> QuerySet[Any]:
-    """A person's own notifications, only while they hold an active account (nobody reads another's)."""
+    """A person's own notifications, for the agencies they still work for (nobody reads another's;
+    a membership that ended takes its notices with it)."""
     from notifications.models import Notification
 
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Notification.objects.none()
-    return Notification.objects.filter(recipient_id=user.pk)
+    return Notification.objects.filter(recipient_id=user.pk).filter(
+        Q(agency__isnull=True) | Q(agency_id__in=agency_ids(user))
+    )
 
 
 def notification_target(user: Any, notification: Any) -> str | None:
@@ -1018,6 +1209,9 @@ def notification_target(user: Any, notification: Any) -> str | None:
         if glass and can_review_break_glass(user, glass):
             return reverse("sharing:break-glass-review", args=[glass.pk])
         return None
+    if about == About.MATCH_NOTICE:
+        notice = match_notices_visible_to(user).filter(pk=pk).first() if _is_uuid(pk) else None
+        return reverse("sharing:match-notice", args=[notice.pk]) if notice else None
     if about == About.RETENTION:
         return reverse("lifecycle:queue") if pk.isdigit() and can_manage_retention(user, int(pk)) else None
     if about == About.LEGAL_HOLD:

@@ -14,13 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Case
 from core.categories import ALL_CATEGORIES, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
+from core.text import clean_text, require_reason
 from notifications import services as notifications
 
 from . import policy, visibility
@@ -31,6 +32,8 @@ from .models import (
     BreakGlass,
     CaseShare,
     Disclosure,
+    MatchNotice,
+    MatchNoticeStatus,
     SharingAgreement,
 )
 
@@ -207,12 +210,12 @@ def do_change_agreement_status(
             raise DomainError(
                 "This agreement's end date has passed: it cannot be made active.", field="status"
             )
-    elif not reason.strip():
-        raise DomainError("Give the reason for this change.", field="reason")
+    else:
+        reason = require_reason(reason, field="reason", message="Give the reason for this change.")
     old = agreement.status
     agreement.status = status
     agreement.status_changed_at = timezone.now()
-    agreement.status_reason = reason.strip()
+    agreement.status_reason = clean_text(reason)
     agreement.version += 1
     agreement.save()
     record_event(
@@ -258,8 +261,7 @@ def do_share_case(
     party = parties.get(agency.pk)
     if party is None:
         raise DomainError(f"{agency} is not a party to agreement {agreement.reference}.", field="agency")
-    if not purpose.strip():
-        raise DomainError("Give the purpose of sharing.", field="purpose")
+    purpose = require_reason(purpose, field="purpose", message="Give the purpose of sharing.")
     wanted = sorted(set(categories))
     if not wanted:
         raise DomainError("Choose at least one data category to share.", field="categories")
@@ -284,7 +286,7 @@ def do_share_case(
         agency=agency,
         agreement=agreement,
         categories=wanted,
-        purpose=purpose.strip(),
+        purpose=purpose,
         valid_to=valid_to,
         shared_by=acting_user,
     )
@@ -320,11 +322,10 @@ def do_revoke_share(
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
     if share.revoked_at is not None:
         raise DomainError("This share was already revoked.")
-    if not reason.strip():
-        raise DomainError("Give the reason for revoking the share.", field="reason")
+    reason = require_reason(reason, field="reason", message="Give the reason for revoking the share.")
     share.revoked_at = timezone.now()
     share.revoked_by = acting_user
-    share.revoke_reason = reason.strip()
+    share.revoke_reason = reason
     share.save()
     still_shared = CaseShare.objects.filter(
         case=share.case, agency=share.agency, revoked_at__isnull=True
@@ -361,8 +362,12 @@ def do_break_glass(
     minutes: int | None = None,
 ) -> BreakGlass:
     """Open a case not shared with the user's agency, for a limited time, with a typed reason."""
-    if len((reason or "").strip()) < 10:
-        raise DomainError("Explain why you need emergency access (at least 10 characters).", field="reason")
+    reason = require_reason(
+        reason,
+        field="reason",
+        message="Explain why you need emergency access (at least 10 characters).",
+        min_length=10,
+    )
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
     if agency.pk not in policy.content_agencies(user):
@@ -391,7 +396,7 @@ def do_break_glass(
         user=user,
         agency=agency,
         agreement=agreement,
-        reason=reason.strip(),
+        reason=reason,
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     assign_perm(VIEW_CASE, user, case)
@@ -426,13 +431,14 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
         raise DomainError("This break-glass access has already been reviewed.", field="review_outcome")
     if outcome not in REVIEW_OUTCOMES:
         raise DomainError("Choose justified or not justified.", field="review_outcome")
-    if outcome == "unjustified" and not (note or "").strip():
-        raise DomainError("Say why the access was not justified.", field="review_note")
+    note = clean_text(note)
+    if outcome == "unjustified":
+        require_reason(note, field="review_note", message="Say why the access was not justified.")
     now = timezone.now()
     glass.reviewed_at = now
     glass.reviewed_by = acting_user
     glass.review_outcome = outcome
-    glass.review_note = (note or "").strip()
+    glass.review_note = note
     ended = outcome == "unjustified" and glass.expires_at > now
     if ended:
         glass.expires_at = now
@@ -513,8 +519,12 @@ def do_record_disclosure(
         raise DomainError("Choose the data categories disclosed.", field="categories")
     if not (summary or "").strip():
         raise DomainError("Describe what was disclosed.", field="summary")
-    if len((justification or "").strip()) < 10:
-        raise DomainError("Record why the disclosure was necessary and proportionate.", field="justification")
+    justification = require_reason(
+        justification,
+        field="justification",
+        message="Record why the disclosure was necessary and proportionate.",
+        min_length=10,
+    )
     if disclosed_on is None:
         raise DomainError("Give the date of the disclosure.", field="disclosed_on")
     if disclosed_on > timezone.localdate():
@@ -530,7 +540,7 @@ def do_record_disclosure(
         recipient_kind=recipient_kind,
         categories=sorted(set(categories)),
         summary=summary.strip(),
-        justification=justification.strip(),
+        justification=justification,
         undertaking=undertaking,
         approved_by=approved_by,
         disclosed_on=disclosed_on,
@@ -554,3 +564,68 @@ def do_record_disclosure(
     )
     send_on_commit(f"case.{case.pk}", {"type": "disclosure.recorded", "case_id": str(case.pk)})
     return disclosure
+
+
+# --- match notices (a partner's referral matched one of our cases) ------------------------------
+def _open_notice(notice: MatchNotice) -> MatchNotice:
+    locked = (
+        MatchNotice.objects.select_for_update().select_related("case", "referring_agency").get(pk=notice.pk)
+    )
+    if locked.status != MatchNoticeStatus.OPEN:
+        raise DomainError("This notice has already been decided.", field="notice")
+    return locked
+
+
+@transaction.atomic
+def do_share_from_match_notice(
+    *,
+    notice: MatchNotice,
+    agreement: SharingAgreement,
+    categories: list[str],
+    purpose: str,
+    acting_user: User,
+    acting_agency: Agency,
+) -> CaseShare:
+    """The holder shares its matched case with the referring agency (do_share_case's rules apply:
+    agreement in force with both as parties, categories the agreement allows). The referrer then
+    sees exactly what this share gives, and nothing more of the case."""
+    notice = _open_notice(notice)
+    share = do_share_case(
+        case=notice.case,
+        agency=notice.referring_agency,
+        agreement=agreement,
+        categories=categories,
+        purpose=purpose,
+        acting_user=acting_user,
+        acting_agency=acting_agency,
+    )
+    _decide(notice, MatchNoticeStatus.SHARED, acting_user, acting_agency, share=share)
+    return share
+
+
+@transaction.atomic
+def do_dismiss_match_notice(*, notice: MatchNotice, acting_user: User, acting_agency: Agency) -> MatchNotice:
+    """The holder decides not to share: the referrer learns nothing."""
+    notice = _open_notice(notice)
+    _decide(notice, MatchNoticeStatus.DISMISSED, acting_user, acting_agency)
+    return notice
+
+
+def _decide(
+    notice: MatchNotice, status: str, acting_user: User, acting_agency: Agency, share: CaseShare | None = None
+) -> None:
+    notice.status = status
+    notice.decided_by = acting_user
+    notice.decided_at = timezone.now()
+    notice.share = share
+    notice.save(update_fields=["status", "decided_by", "decided_at", "share"])
+    record_event(
+        Op.ALTER,
+        actor=acting_user,
+        agency=acting_agency,
+        obj=notice,
+        case_id=notice.case_id,
+        share_id=share.pk if share is not None else None,
+        agreement_id=share.agreement_id if share is not None else None,
+        detail={"match_notice": status},
+    )

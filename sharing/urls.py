@@ -17,4 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("break-glass/", views.break_glass_queue, name="break-glass-queue"),
     path("break-glass/<uuid:pk>/review/", views.break_glass_review, name="break-glass-review"),
     path("cases/<uuid:case_id>/disclosures/", views.case_disclosures, name="case-disclosures"),
+    path("match-notices/", views.match_notices, name="match-notices"),
+    path("match-notices/<uuid:pk>/", views.match_notice, name="match-notice"),
 ]

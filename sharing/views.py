@@ -20,7 +20,15 @@ from cases.models import Case
 from core.errors import DomainError
 
 from . import forms, policy, services
-from .models import AgreementParty, AgreementStatus, BreakGlass, CaseShare, Disclosure, SharingAgreement
+from .models import (
+    AgreementParty,
+    AgreementStatus,
+    BreakGlass,
+    CaseShare,
+    Disclosure,
+    MatchNotice,
+    SharingAgreement,
+)
 
 
 def case_url(case: Case) -> str:
@@ -391,4 +399,71 @@ def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
             "form": form if may_disclose else None,
         },
         status=400 if request.method == "POST" and form.errors else 200,
+    )
+
+
+# --- match notices ----------------------------------------------------------------------------
+def _visible_notice(user: Any, pk: Any) -> MatchNotice:
+    notice = (
+        policy.match_notices_visible_to(user)
+        .select_related("case", "referring_agency", "holder_agency", "decided_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if notice is None:
+        raise Http404("Not found.")
+    return notice
+
+
+def match_notices(request: HttpRequest) -> HttpResponse:
+    """For the lead agency's chairs: partners' referrals that matched a case of theirs."""
+    notices = policy.match_notices_visible_to(request.user).select_related(
+        "case", "referring_agency", "decided_by"
+    )
+    if not policy.agency_ids(request.user, [Role.CHAIR]):
+        raise Http404("Not found.")
+    return render(request, "sharing/match_notices.html", {"notices": notices[:200]})
+
+
+def match_notice(request: HttpRequest, pk: Any) -> HttpResponse:
+    """One notice: share the matched case with the referring agency, or dismiss the notice."""
+    user = request.user
+    notice = _visible_notice(user, pk)
+    may_decide = policy.can_decide_match_notice(user, notice)
+    form = forms.MatchNoticeShareForm(
+        request.POST if request.method == "POST" and "dismiss" not in request.POST else None,
+        agreements=policy.match_notice_agreements(notice),
+    )
+    if request.method == "POST":
+        if not may_decide:
+            raise Http404("Not found.")
+        acting_agency = notice.holder_agency
+        try:
+            if "dismiss" in request.POST:
+                services.do_dismiss_match_notice(notice=notice, acting_user=user, acting_agency=acting_agency)
+                messages.success(request, "Notice dismissed: nothing was shared.")
+                return redirect("sharing:match-notices")
+            if form.is_valid():
+                data = form.cleaned_data
+                services.do_share_from_match_notice(
+                    notice=notice,
+                    agreement=data["agreement"],
+                    categories=data["categories"],
+                    purpose=data["purpose"],
+                    acting_user=user,
+                    acting_agency=acting_agency,
+                )
+                messages.success(
+                    request, f"Case {notice.case.reference} shared with {notice.referring_agency}."
+                )
+                return redirect("sharing:match-notices")
+        except DomainError as exc:
+            _form_error(form, exc)
+            if not form.is_bound:
+                messages.error(request, exc.message)
+    return render(
+        request,
+        "sharing/match_notice.html",
+        {"notice": notice, "form": form if may_decide else None, "case_url": case_url(notice.case)},
+        status=400 if request.method == "POST" else 200,
     )

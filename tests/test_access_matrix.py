@@ -146,3 +146,42 @@ def test_sharing_surfaces_of_the_case(matrix_world, api, signed_in, name):
     lead = persona.levels is not None and name.startswith("police_")
     status = api(persona.user).get(f"/api/v1/cases/{world.case.pk}/disclosures/").status_code
     assert status in ({200} if lead else denied)
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_linking_a_new_case_to_the_cases_perpetrator_record(matrix_world, api, name):
+    """Only a persona that sees the perpetrator record in full (C1 and C6 at full, by the expected
+    levels) may link a new case to it; everyone else is refused on link_nominal (or may not open a
+    case at all), and nothing is written."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.models import Case, Nominal
+
+    world = matrix_world
+    persona = build_persona(world, name)
+    client = api(persona.user)
+    before = (Case.objects.count(), Nominal.objects.count())
+    payload = {
+        "nominal": {"given_name": "Daniel", "family_name": "Marsh", "date_of_birth": "1986-04-12"},
+        "referral": {
+            "reason": "Repeated contact",
+            "lawful_basis": "DPA 2018 Part 3",
+            "index_offence": "Stalking",
+            "received_on": str(timezone.localdate() - timedelta(days=1)),
+        },
+        "forum": "clinic",
+        "link_nominal": str(world.case.nominal_id),
+    }
+    response = client.post("/api/v1/cases/", payload, format="json")
+    levels = persona.levels or {}
+    if all(levels.get(c, 0) >= Level.FULL for c in ("C1", "C6")):
+        assert response.status_code == 201, response.content
+        assert Case.objects.get(pk=response.json()["id"]).nominal_id == world.case.nominal_id
+        return
+    assert response.status_code in {400, 403}, response.content
+    if response.status_code == 400:
+        assert list(response.json()["errors"]) == ["link_nominal"]
+    assert "Quarry Lane" not in response.content.decode()
+    assert (Case.objects.count(), Nominal.objects.count()) == before

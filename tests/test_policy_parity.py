@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from agencies.models import User
 from agencies.services import do_end_membership
-from cases.models import Case
+from cases.models import Case, Nominal
 from core.categories import ALL_CATEGORIES
 from sharing import policy
 from sharing.models import CaseShare, SharingAgreement
@@ -69,6 +69,17 @@ def test_queryset_and_per_object_forms_agree(parity_world, name):
         assert policy.user_ids_who_can_view(case) == {u.pk for u in users if policy.can_view_case(u, case)}, (
             case
         )
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_linkable_nominals_queryset_and_per_object_forms_agree(parity_world, name):
+    """nominals_linkable_by(u) == {n for n in all nominals if can_link_nominal(u, n)}."""
+    world = parity_world
+    persona = build_persona(world, name)
+    user = persona.user
+    policy.forget(user)
+    nominals = list(Nominal.objects.all())
+    assert set(policy.nominals_linkable_by(user)) == {n for n in nominals if policy.can_link_nominal(user, n)}
 
 
 def case_page_url(case) -> str:

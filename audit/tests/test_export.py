@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent, Op
-from audit.services import make_checkpoint, public_key_b64
+from audit.services import make_checkpoint, public_key_b64, record_event
 
 from .conftest import make_events
 
@@ -150,3 +150,19 @@ def test_an_export_re_signed_with_another_key_fails_against_the_real_key(exporte
 
     rewrite(exported, resign)
     assert standalone(exported, "--public-key", public_key_b64()).returncode == 1
+
+
+@pytest.mark.django_db
+def test_a_csv_export_neutralises_formulas_and_still_verifies(tmp_path: Path) -> None:
+    # given events whose justification a spreadsheet would run
+    make_events(2)
+    record_event(Op.CONSULT, username="x", justification='=HYPERLINK("https://evil.example","y")')
+    record_event(Op.CONSULT, username="y", justification="'quoted already")
+    # when they are exported as CSV
+    path = export(tmp_path, "csv")
+    text = path.read_text(encoding="utf-8")
+    # then the cells are text to a spreadsheet, and the standalone verifier still checks every hash
+    assert "'=HYPERLINK(" in text and "''quoted already" in text
+    assert ",=HYPERLINK(" not in text
+    result = standalone(path, "--public-key", public_key_b64())
+    assert result.returncode == 0, result.stderr

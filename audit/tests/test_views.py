@@ -157,8 +157,13 @@ def test_flags_many_cases_and_attempts_after_revocation(world, signed_in, settin
 
 
 @pytest.mark.django_db
-def test_record_denied_only_for_existing_cases(world) -> None:
-    assert record_denied(world.outsider_practitioner, uuid.uuid4(), "cases:detail") is None
+def test_record_denied_records_missing_and_forbidden_case_ids_alike(world) -> None:
+    # a case id that does not exist is recorded as a forbidden one is (forbidden looks like missing)
+    missing = uuid.uuid4()
+    unknown = record_denied(world.outsider_practitioner, missing, "cases:detail")
+    assert unknown is not None and unknown.op == Op.PERMISSION_DENIED and unknown.case_id == missing
+    assert unknown.detail == {"surface": "cases:detail", "after_revocation": False}
+    # a malformed id is not an attempt on a case
     assert record_denied(world.outsider_practitioner, "not-a-uuid", "cases:detail") is None
     event = record_denied(world.outsider_practitioner, world.case.pk, "cases:detail")
     assert event is not None and event.op == Op.PERMISSION_DENIED and event.outcome == "denied"

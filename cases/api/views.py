@@ -20,12 +20,13 @@ from rest_framework.response import Response
 
 from agencies.models import Agency, User
 from core.pagination import KeysetPagination
+from core.parsing import optional_int
 from sharing import policy
 from sharing.policy import Access
 
 from .. import reading
 from .. import services as s
-from ..models import Action, Case, Nominal, Order, Victim
+from ..models import Action, Case, Order, Victim
 from . import serializers as ser
 
 
@@ -88,11 +89,9 @@ class CaseViewSet(viewsets.GenericViewSet):
         if params.get("forum"):
             qs = qs.filter(forum=params["forum"])
         for name, column in (("mappa_level", "mappa_level"), ("agency", "lead_agency_id")):
-            if params.get(name):
-                try:
-                    qs = qs.filter(**{column: int(params[name])})
-                except ValueError as exc:
-                    raise serializers.ValidationError({name: ["Give a whole number."]}) from exc
+            number = optional_int(params, name)
+            if number is not None:
+                qs = qs.filter(**{column: number})
         if params.get("review_due"):
             try:
                 qs = qs.filter(next_review_on__lte=date.fromisoformat(params["review_due"]))
@@ -130,9 +129,6 @@ class CaseViewSet(viewsets.GenericViewSet):
         data = _valid(ser.CaseCreateSerializer, request)
         nominal = dict(data["nominal"])
         aliases = tuple((a["given"], a["family"]) for a in nominal.pop("aliases", []) or [])
-        link = None
-        if data.get("link_nominal"):
-            link = get_object_or_404(Nominal, pk=data["link_nominal"])
         try:
             case = s.do_open_case(
                 nominal_data=s.NominalInput(aliases=aliases, **nominal),
@@ -140,7 +136,7 @@ class CaseViewSet(viewsets.GenericViewSet):
                 forum=data["forum"],
                 lead_agency=membership.agency,
                 acting_user=request.user,
-                link_nominal=link,
+                link_nominal_id=data.get("link_nominal"),
                 confirm_new_nominal=data["confirm_new_nominal"],
                 mappa_category=data.get("mappa_category"),
                 mappa_level=data.get("mappa_level"),
@@ -186,6 +182,10 @@ class CaseViewSet(viewsets.GenericViewSet):
         if request.method == "GET":
             return self._part(["nominal"])
         case, access, agency = self._edit()
+        if not policy.can_edit_nominal(request.user, case.nominal, case):
+            raise exceptions.PermissionDenied(
+                "This perpetrator record is kept by the lead agency of the original case that uses it."
+            )
         data = _valid(ser.NominalUpdateSerializer, request)
         version = data.pop("version")
         aliases = tuple((a["given"], a["family"]) for a in data.pop("aliases", []) or [])

@@ -56,3 +56,43 @@ def test_blind_indexes_match_normalised_forms_only():
     # the index is not the value, and different purposes give different indexes
     assert "9434765919" not in ids.nhs_index("9434765919")
     assert ids.person_name_index("Priya Shah") != ids.person_name_index("Priya Shah", "victim.name")
+
+
+FULL_WIDTH = str.maketrans("0123456789/", "０１２３４５６７８９／")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("digits", [FULL_WIDTH, ARABIC_INDIC], ids=["full-width", "arabic-indic"])
+def test_other_digit_forms_are_written_as_ascii_before_validation_and_indexing(digits):
+    # given an NHS number and a PNC ID written with full-width or Arabic-Indic digits
+    pnc = ids.pnc_with_check("04", "512377")
+    nhs = "9434765919"
+    # then both normalise to the ASCII form, and the blind indexes are those of the ASCII form
+    assert ids.normalise_nhs_number(nhs.translate(digits)) == nhs
+    assert ids.normalise_pnc(pnc.translate(digits)) == pnc
+    assert ids.nhs_index(nhs.translate(digits)) == ids.nhs_index(nhs)
+    assert ids.pnc_index(pnc.translate(digits)) == ids.pnc_index(pnc)
+    # and a wrong check digit written that way is still refused
+    with pytest.raises(DomainError) as err:
+        ids.normalise_nhs_number("9434765918".translate(digits))
+    assert err.value.field == "nhs_number"
+
+
+def test_duplicate_check_and_subject_access_search_see_other_digit_forms(world):
+    from cases import services as s
+    from lifecycle.models import SubjectKind
+    from lifecycle.sar import SubjectQuery, match_subject
+
+    nominal = world.case.nominal
+    wide = "９４３４ ７６５ ９１９"  # world's nominal has NHS number 943 476 5919
+    indic = "٩٤٣٤٧٦٥٩١٩"
+    for written in (wide, indic):
+        # when a referral gives the NHS number in another digit form
+        found = s.find_duplicate_nominals(s.NominalInput(given_name="D", family_name="M", nhs_number=written))
+        # then the duplicate check finds the existing record
+        assert [n.pk for n in found] == [nominal.pk]
+        # and so does the subject access search
+        _index, matched = match_subject(
+            SubjectQuery(SubjectKind.PERPETRATOR, "", "", None, nhs_number=written)
+        )
+        assert matched == [nominal.pk]

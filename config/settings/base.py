@@ -17,6 +17,9 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or ""
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# WebSocket handshakes are accepted only from these origins (scheme://host[:port], compared exactly).
+# Empty: CSRF_TRUSTED_ORIGINS plus https:// on each literal ALLOWED_HOSTS name (core/origins.py).
+CONVENE_ALLOWED_ORIGINS = env_list("CONVENE_ALLOWED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
     "guardian",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
     "django_htmx",
     "channels",
     "core",
@@ -95,18 +99,34 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'convene.sqlite3'}
 KEYSTORE_DATABASE_URL = env_str("KEYSTORE_DATABASE_URL", f"sqlite:///{VAR_DIR / 'keystore.sqlite3'}")
 
 
-def _database(url: str) -> dict:
+def _database(url: str, assume_role: str = "", password: str | None = None) -> dict:
     config: dict = dj_database_url.parse(  # type: ignore[assignment]
         url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
     )
+    if password:  # from a secret file, so that no password sits in DATABASE_URL or the environment
+        config["PASSWORD"] = password
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     else:
         config["OPTIONS"] = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5)}
+        if assume_role:  # Django 5.2: SET ROLE on connect, so what migrate creates belongs to the owner
+            config["OPTIONS"]["assume_role"] = assume_role
     return config
 
 
-DATABASES = {"default": _database(DATABASE_URL), "keystore": _database(KEYSTORE_DATABASE_URL)}
+# Only the migrate job sets these (deploy/README.md, "Database roles"): it logs in as the migrator and
+# acts as the owner. Web and sealer connect as the runtime roles and assume nothing.
+DATABASE_ASSUME_ROLE = env_str("DATABASE_ASSUME_ROLE", "")
+KEYSTORE_DATABASE_ASSUME_ROLE = env_str("KEYSTORE_DATABASE_ASSUME_ROLE", "")
+DATABASES = {
+    "default": _database(DATABASE_URL, DATABASE_ASSUME_ROLE, env_secret("DATABASE_PASSWORD")),
+    "keystore": _database(
+        KEYSTORE_DATABASE_URL, KEYSTORE_DATABASE_ASSUME_ROLE, env_secret("KEYSTORE_DATABASE_PASSWORD")
+    ),
+}
+# The runtime roles manage.py grant_runtime_privileges grants to (and migration audit/0005 restricts).
+CONVENE_DB_RUNTIME_ROLE = env_str("CONVENE_DB_RUNTIME_ROLE", "convene_app")
+CONVENE_DB_KEYSTORE_RUNTIME_ROLE = env_str("CONVENE_DB_KEYSTORE_RUNTIME_ROLE", "convene_keys_app")
 DATABASE_ROUTERS = ["keystore.routers.KeystoreRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -204,7 +224,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # JSON with a nesting limit
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -212,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-agency case coordination for stalking perpetrators. Every read is audited.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its Swagger page are for signed-in members with both factors, like the API.
+    "SERVE_PERMISSIONS": ["agencies.api.IsVerifiedMember"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -232,6 +257,8 @@ CONVENE_INDEX_KEY = env_secret("CONVENE_INDEX_KEY")
 CONVENE_AUDIT_SIGNING_KEY = env_secret("CONVENE_AUDIT_SIGNING_KEY")
 CONVENE_CREATE_KEY_FILES = False
 CONVENE_KEY_DIR = Path(env_str("CONVENE_KEY_DIR", str(VAR_DIR / "keys")))
+# Where people reach Convene, for links made outside a request (manage.py create_agency's invitation).
+CONVENE_BASE_URL = env_str("CONVENE_BASE_URL", f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS else "")
 CONVENE_CHECKPOINT_DIR = Path(env_str("CONVENE_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")))
 CONVENE_DEK_CACHE_SECONDS = env_int("CONVENE_DEK_CACHE_SECONDS", 300)
 CONVENE_BREAK_GLASS_MINUTES = env_int("CONVENE_BREAK_GLASS_MINUTES", 60)

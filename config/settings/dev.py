@@ -2,7 +2,7 @@
 
 import secrets
 
-from config.env import env_bool, env_secret, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 from config.keyfiles import read_or_create
 
 from .base import *  # noqa: F403
@@ -16,6 +16,10 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or read_or_create(
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# `make run` serves plain HTTP on PORT (8000 unless set): the live sockets accept that origin only.
+CONVENE_ALLOWED_ORIGINS = env_list(
+    "CONVENE_ALLOWED_ORIGINS", [f"http://{host}:{env_int('PORT', 8000)}" for host in ALLOWED_HOSTS]
+)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Mail from `make run` goes to files in var/mail (one per message) unless EMAIL_HOST is set.
 if not env_str("EMAIL_HOST", ""):

@@ -6,6 +6,8 @@ both for the rest of the suite), the browser tests always get their own SQLite f
 channel layer of the single serving process, so they never touch a shared database.
 """
 
+from config.env import env_int, env_list
+
 from .base import *  # noqa: F403
 from .base import VAR_DIR, _database
 
@@ -27,6 +29,10 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = []
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# The e2e fixture serves on a free port and passes it in PORT: the live sockets accept that origin only.
+CONVENE_ALLOWED_ORIGINS = env_list(
+    "CONVENE_ALLOWED_ORIGINS", [f"http://{host}:{env_int('PORT', 8000)}" for host in ALLOWED_HOSTS]
+)
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 AXES_FAILURE_LIMIT = 50

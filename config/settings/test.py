@@ -18,6 +18,7 @@ CONVENE_CHECKPOINT_DIR = _TMP / "checkpoints"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
 AUTH_PASSWORD_VALIDATORS = []
 AXES_FAILURE_LIMIT = 5
+CONVENE_ALLOWED_ORIGINS = ["http://localhost"]  # the WebSocket tests' own origin (Host: localhost)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

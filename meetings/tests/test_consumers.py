@@ -298,11 +298,11 @@ async def test_signed_out_everywhere_session_is_refused_and_open_socket_closed(w
     # when the person signs out everywhere (from another session)
     other = await sync_to_async(signed_in)(world.police_practitioner)
     await sync_to_async(other.post)("/signout/everywhere/")
-    # then the open socket is closed and the old session cannot reconnect
+    # then the open socket is closed as signed out (4401) and the old session cannot reconnect
     output = await comm.receive_output(timeout=2)
-    assert output == {"type": "websocket.close", "code": 4403}
-    _again, ok, _ = await open_socket(None, world.police_practitioner, "/ws/live/", client=client)
-    assert not ok
+    assert output == {"type": "websocket.close", "code": 4401}
+    _again, ok, code = await open_socket(None, world.police_practitioner, "/ws/live/", client=client)
+    assert not ok and code == 4401
 
 
 async def test_non_attendee_is_refused_and_forbidden_case_subscription_refused(world, signed_in):

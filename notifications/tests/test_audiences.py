@@ -101,3 +101,31 @@ def test_retention_reviews_due_and_a_sar_near_its_deadline_tell_the_dpo(world: A
     assert _told(Kind.RETENTION_DUE) == {"police_dpo"}
     assert _told(Kind.SAR_DEADLINE) == {"police_dpo"}
     assert Notification.objects.filter(kind__in=[Kind.RETENTION_DUE, Kind.SAR_DEADLINE]).count() == 2
+
+
+def test_a_match_notice_tells_the_holders_chairs_and_following_it_opens_the_notice(
+    world: Any, api: Any, signed_in: Any
+) -> None:
+    from sharing.models import MatchNotice
+
+    # given a police case probation may not see, and probation referring the same person
+    hidden = make_case(world, share_with=(), family="Ashdown")
+    payload = {
+        "nominal": {"given_name": "Daniel", "family_name": "Ashdown", "date_of_birth": "1986-04-12"},
+        "referral": {
+            "reason": "Repeated contact after the end of the relationship.",
+            "lawful_basis": "DPA 2018 Part 3, Sch 8 para 1",
+            "index_offence": "Stalking (PHA 1997 s2A)",
+            "received_on": str(timezone.localdate() - timedelta(days=1)),
+        },
+        "forum": "clinic",
+    }
+    assert api(world.probation_practitioner).post("/api/v1/cases/", payload, format="json").status_code == 201
+    notice = MatchNotice.objects.get()
+    # then the police chairs are told, naming probation and their own case, and no one at probation
+    assert _told(Kind.MATCH_NOTICE) == {"police_chair"}
+    [told] = Notification.objects.filter(kind=Kind.MATCH_NOTICE)
+    assert hidden.reference in told.title and "Ashdown" not in told.title
+    # and following it opens the notice for its chair
+    response = signed_in(world.police_chair).get(f"/notifications/{told.pk}/")
+    assert response.status_code == 302 and response["Location"] == f"/sharing/match-notices/{notice.pk}/"

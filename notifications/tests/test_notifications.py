@@ -222,3 +222,19 @@ def test_agreement_expiry_tells_the_party_admins(world: Any) -> None:
         Notification.objects.filter(kind=Kind.AGREEMENT_ENDED).values_list("recipient__username", flat=True)
     )
     assert told == {f"{k}_admin" for k in ("police", "probation", "health", "cps", "isac")}
+
+
+def test_a_membership_that_ended_takes_its_notices_with_it(world: Any, signed_in: Any) -> None:
+    from agencies.services import do_end_membership
+
+    case = make_case(world, family="Ended")
+    _share(world, case)
+    [notice] = _notices(world.probation_practitioner, Kind.CASE_SHARED, case)
+    client = signed_in(world.probation_practitioner)
+    assert case.reference in client.get("/notifications/").content.decode()
+    do_end_membership(
+        membership=world.memberships["probation_practitioner"], acting_user=world.probation_admin
+    )
+    client = signed_in(world.probation_practitioner)
+    assert case.reference not in client.get("/notifications/").content.decode()
+    assert client.get(f"/notifications/{notice.pk}/").status_code == 404

@@ -100,10 +100,10 @@ def test_a_failing_job_is_retried_then_shows_failed_on_the_operations_page_and_r
     body = client.get("/readyz").json()
     assert body["status"] == "ready" and body["detail"]["jobs"]["retention_sweep"] == "failed"
     # and the operations page shows it to a superuser, and is not found for anyone else
-    assert signed_in(world.police_admin).get("/operations/").status_code == 404
+    assert signed_in(world.police_admin).get("/operations/jobs/").status_code == 404
     world.police_admin.is_superuser = True
     world.police_admin.save(update_fields=["is_superuser"])
-    page = signed_in(world.police_admin).get("/operations/").content.decode()
+    page = signed_in(world.police_admin).get("/operations/jobs/").content.decode()
     assert "retention_sweep" in page and "failed" in page and "Priya" not in page
 
 

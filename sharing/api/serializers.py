@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.categories import ALL_CATEGORIES
 
-from ..models import AgreementParty, BreakGlass, CaseShare, Disclosure, SharingAgreement
+from ..models import AgreementParty, BreakGlass, CaseShare, Disclosure, MatchNotice, SharingAgreement
 
 CATEGORY_CHOICES = list(ALL_CATEGORIES)
 
@@ -216,3 +216,35 @@ class DisclosureCreateSerializer(serializers.Serializer):
     undertaking = serializers.BooleanField(default=False)
     approved_by = serializers.IntegerField()
     disclosed_on = serializers.DateField()
+
+
+class MatchNoticeSerializer(serializers.ModelSerializer):
+    """A partner's referral matched one of our cases: the referring agency and our own case only."""
+
+    case_reference = serializers.CharField(source="case.reference", read_only=True)
+    referring_agency_name = serializers.CharField(source="referring_agency.name", read_only=True)
+
+    class Meta:
+        model = MatchNotice
+        fields = [
+            "id",
+            "case",
+            "case_reference",
+            "referring_agency",
+            "referring_agency_name",
+            "matched_on",
+            "created_at",
+            "status",
+            "decided_by",
+            "decided_at",
+            "share",
+        ]
+        read_only_fields = fields
+
+
+class MatchNoticeShareSerializer(serializers.Serializer):
+    agreement = serializers.UUIDField()
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=CATEGORY_CHOICES), allow_empty=True
+    )
+    purpose = serializers.CharField(max_length=300, allow_blank=True)

@@ -16,6 +16,9 @@ urlpatterns: list[URLPattern] = [
     path("cases/<uuid:case_id>/break-glass/", views.BreakGlassOpen.as_view(), name="case-break-glass"),
     path("break-glass/", views.BreakGlassQueue.as_view(), name="break-glass-list"),
     path("break-glass/<uuid:pk>/review/", views.BreakGlassReview.as_view(), name="break-glass-review"),
+    path("match-notices/", views.MatchNoticeList.as_view(), name="match-notice-list"),
+    path("match-notices/<uuid:pk>/share/", views.MatchNoticeShare.as_view(), name="match-notice-share"),
+    path("match-notices/<uuid:pk>/dismiss/", views.MatchNoticeDismiss.as_view(), name="match-notice-dismiss"),
     path(
         "cases/<uuid:case_id>/disclosures/", views.CaseDisclosureList.as_view(), name="case-disclosure-list"
     ),

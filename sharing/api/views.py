@@ -22,7 +22,7 @@ from core.pagination import KeysetPagination
 from core.parsing import is_whole_number
 
 from .. import policy, services
-from ..models import AgreementParty, BreakGlass, CaseShare, Disclosure, SharingAgreement
+from ..models import AgreementParty, BreakGlass, CaseShare, Disclosure, MatchNotice, SharingAgreement
 from . import serializers as s
 
 
@@ -362,3 +362,64 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
             **values,
         )
         return Response(s.DisclosureSerializer(disclosure).data, status=status.HTTP_201_CREATED)
+
+
+# --- match notices (for the lead agency's chairs) -----------------------------------------------
+class MatchNoticePagination(KeysetPagination):
+    ordering = ("-created_at", "-id")
+
+
+def _visible_notice(user: Any, pk: Any) -> MatchNotice:
+    notice = (
+        policy.match_notices_visible_to(user)
+        .select_related("case", "referring_agency", "holder_agency")
+        .filter(pk=pk)
+        .first()
+    )
+    if notice is None:
+        raise Http404("No such notice.")
+    return notice
+
+
+class MatchNoticeList(generics.ListAPIView[MatchNotice]):
+    """Partners' referrals that matched a case your agency leads (chairs of the lead agency)."""
+
+    serializer_class = s.MatchNoticeSerializer
+    pagination_class = MatchNoticePagination
+
+    def get_queryset(self) -> QuerySet[MatchNotice]:
+        return policy.match_notices_visible_to(self.request.user).select_related("case", "referring_agency")
+
+
+class MatchNoticeShare(APIView):
+    @extend_schema(request=s.MatchNoticeShareSerializer, responses={201: s.ShareSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        notice = _visible_notice(request.user, pk)
+        if not policy.can_decide_match_notice(request.user, notice):
+            raise Http404("No such notice.")
+        data = s.MatchNoticeShareSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        agreement = policy.match_notice_agreements(notice).filter(pk=data.validated_data["agreement"]).first()
+        if agreement is None:
+            raise DomainError("Choose an agreement in force with the referring agency.", field="agreement")
+        share = services.do_share_from_match_notice(
+            notice=notice,
+            agreement=agreement,
+            categories=data.validated_data["categories"],
+            purpose=data.validated_data["purpose"],
+            acting_user=request.user,
+            acting_agency=notice.holder_agency,
+        )
+        return Response(s.ShareSerializer(share).data, status=status.HTTP_201_CREATED)
+
+
+class MatchNoticeDismiss(APIView):
+    @extend_schema(request=None, responses=s.MatchNoticeSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        notice = _visible_notice(request.user, pk)
+        if not policy.can_decide_match_notice(request.user, notice):
+            raise Http404("No such notice.")
+        notice = services.do_dismiss_match_notice(
+            notice=notice, acting_user=request.user, acting_agency=notice.holder_agency
+        )
+        return Response(s.MatchNoticeSerializer(notice).data)

@@ -32,6 +32,10 @@
       });
       socket.addEventListener("close", function (event) {
         el.dataset.liveState = "closed";
+        if (event.code === 4401) {
+          el.insertAdjacentHTML("afterbegin", '<p class="app-notification">Your session has ended. <a href="/signin/">Sign in again</a> to carry on.</p>');
+          return;
+        }
         if (event.code === 4403) {
           el.insertAdjacentHTML("afterbegin", '<p class="app-notification">Your access has changed. Reload the page.</p>');
           return;

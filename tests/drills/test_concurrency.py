@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
-from cases.models import RiskManagementPlan
+from cases.models import Case, RiskManagementPlan
 from sharing.models import CaseShare
 from sharing.services import do_revoke_share
 from tests.waiting import eventually
+from tests.world import make_case
 
 
 def _plan(text: str) -> dict:
@@ -88,3 +91,86 @@ def test_no_read_succeeds_after_the_revoke_commits(world, api):
     after = [code for started, code in reads if started > committed]
     assert 200 in before
     assert after and set(after) == {404}
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_link_racing_the_erasure_of_the_last_case_never_uses_a_destroyed_nominal_key(
+    world, api, monkeypatch
+):
+    import lifecycle.services as lifecycle
+
+    # given a police case that is the only one using its perpetrator record
+    case = make_case(world, family="Racer")
+    nominal_id = case.nominal_id
+    client = api(world.police_practitioner)
+    payload = {
+        "nominal": {"given_name": "Daniel", "family_name": "Racer", "date_of_birth": "1986-04-12"},
+        "referral": {
+            "reason": "A new referral",
+            "lawful_basis": "DPA 2018 Part 3",
+            "index_offence": "Stalking",
+            "received_on": str(timezone.localdate() - timedelta(days=1)),
+        },
+        "forum": "clinic",
+        "link_nominal": str(nominal_id),
+    }
+    # and its erasure paused after the case's key is destroyed, before the nominal's
+    inside, go = threading.Event(), threading.Event()
+    destroy = lifecycle.destroy_data_key
+
+    def paused(key_id):
+        destroy(key_id)
+        if key_id == case.data_key_id:
+            inside.set()
+            go.wait(timeout=30)
+
+    monkeypatch.setattr(lifecycle, "destroy_data_key", paused)
+
+    def erase() -> None:
+        try:
+            lifecycle.do_erase_case(
+                case,
+                acting_user=world.police_dpo,
+                agency=world.agencies["police"],
+                rule=None,
+                reason="Review",
+            )
+        finally:
+            connections.close_all()
+
+    result: dict[str, object] = {}
+
+    def link() -> None:
+        try:
+            result["response"] = client.post("/api/v1/cases/", payload, format="json")
+        finally:
+            connections.close_all()
+
+    eraser = threading.Thread(target=erase)
+    eraser.start()
+    assert inside.wait(timeout=30)
+    # when a police practitioner links a new referral to that record meanwhile
+    linker = threading.Thread(target=link)
+    linker.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "response" not in result and not _someone_waits_on_a_lock():
+        time.sleep(0.05)
+    go.set()
+    eraser.join(timeout=60)
+    linker.join(timeout=60)
+    # then the link was refused on link_nominal once the erasure committed, and no live case uses
+    # the record whose key is gone
+    response = result["response"]
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == ["link_nominal"]
+    assert not Case.objects.filter(nominal_id=nominal_id, erased_at__isnull=True).exists()

@@ -3,16 +3,20 @@ a new route cannot be missed, because a route whose arguments this drill cannot 
 
 For each route, personas outside the Northshire agreement (an outsider force's practitioner,
 chair, admin, DPO and auditor) and a person whose membership has ended ask for Northshire's
-objects by their real ids (IDOR). No answer may be a success that shows Northshire's case, and no
-write may change anything. Expired and revoked tokens get 401 on every API route; anonymous
+objects by their real ids (IDOR). Each answer must be exactly the answer to the same request with
+ids that name nothing (status and body), no answer may be a success that shows Northshire's case,
+and no write may change anything. Routes that end the session are asked last, so every other
+request is made signed in. Expired and revoked tokens get 401 on every API route; anonymous
 visitors are sent to sign in."""
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -20,14 +24,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from agencies.models import ApiToken
-from agencies.services import do_end_membership, do_issue_token, do_revoke_token
+from agencies.services import do_end_membership, do_invite_agency_admin, do_issue_token, do_revoke_token
 from cases import choices as c
-from cases.services import do_add_action, do_add_order
+from cases.services import NominalInput, ReferralInput, do_add_action, do_add_order, do_open_case
 from lifecycle.sar import SubjectQuery, do_open_sar
 from lifecycle.services import do_erase_case, do_set_legal_hold
 from meetings.services import do_add_agenda_item, do_invite, do_schedule_meeting
 from notifications.models import Notification
-from sharing.models import CaseShare
+from sharing.models import CaseShare, MatchNotice
 from sharing.services import do_break_glass
 from tests.world import make_case
 
@@ -117,6 +121,21 @@ def northshire(world):
         agreement=world.agreement,
         reason="Urgent: risk to victim reported out of hours",
     )
+    referral = do_open_case(  # CPS refers Daniel Ashdown: the police chairs get a match notice
+        nominal_data=NominalInput(
+            given_name="Daniel", family_name="Ashdown", date_of_birth=date(1986, 4, 12)
+        ),
+        referral=ReferralInput(
+            reason="Referred by the CPS",
+            lawful_basis="DPA 2018 Part 3",
+            index_offence="Stalking",
+            received_on=timezone.localdate() - timedelta(days=1),
+        ),
+        forum="clinic",
+        lead_agency=world.agencies["cps"],
+        acting_user=world.cps_practitioner,
+    )
+    notice = MatchNotice.objects.get(referral_case=referral)
     erased = make_case(world, share_with=(), family="Gone")
     certificate = do_erase_case(
         erased, acting_user=world.police_dpo, agency=police, rule=None, reason="Retention review: erase"
@@ -133,6 +152,9 @@ def northshire(world):
         ),
     )
     token, _ = do_issue_token(user=owner, days=5)
+    invitation, _ = do_invite_agency_admin(
+        agency=police, first_name="Ina", last_name="Vite", acting_user=None
+    )
     membership = world.memberships["police_practitioner"]
     share = CaseShare.objects.filter(case=case).first()
     victim = case.victims.first()
@@ -160,6 +182,8 @@ def northshire(world):
         ("sharing/shares/", share.pk),
         ("api/v1/shares/", share.pk),
         ("sharing/break-glass/", glass.pk),
+        ("sharing/match-notices/", notice.pk),
+        ("api/v1/match-notices/", notice.pk),
         ("api/v1/break-glass/", glass.pk),
         ("meetings/", meeting.pk),
         ("lifecycle/certificates/", certificate.pk),
@@ -169,6 +193,7 @@ def northshire(world):
         ("lifecycle/sar/", sar.pk),
         ("api/v1/lifecycle/sars/", sar.pk),
         ("lifecycle/review/", case.pk),
+        ("operations/agencies/", invitation.pk),
         ("people/", membership.pk),
         ("audit/", case.pk),
         ("api/v1/audit/", case.pk),
@@ -199,6 +224,51 @@ def _values_for(path_regex: str, names: list[str], samples: dict) -> dict[str, s
     return values
 
 
+SIGNING_OUT = ("signout/",)  # routes that end the client's session: asked last, after every other route
+
+
+def _signing_out_last(routes: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    def ends_session(regex: str) -> bool:
+        return regex.replace("\\", "").startswith(SIGNING_OUT)
+
+    return [r for r in routes if not ends_session(r[0])] + [r for r in routes if ends_session(r[0])]
+
+
+NOT_OBJECT_IDS = {"record_type", "action", "format"}  # route arguments that name a kind, not an object
+
+
+def _unknown_twin(values: dict[str, str], samples: dict) -> dict[str, str]:
+    """The same arguments with every object id replaced by one that names nothing."""
+    twin = {}
+    for name, value in values.items():
+        if name in NOT_OBJECT_IDS:
+            twin[name] = value
+        elif re.fullmatch(r"[0-9a-f-]{36}", value):
+            twin[name] = str(uuid.uuid4())
+        elif value.isdigit():
+            twin[name] = str(900_000_000 + int(value))
+        else:
+            twin[name] = f"no-such-{value}"
+    return twin
+
+
+_VOLATILE = [
+    re.compile(r'nonce="[^"]*"'),
+    re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"'),
+    re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+]
+
+
+def _comparable(response: Any, ids: list[str]) -> tuple[int, str]:
+    """A response's status and body with the ids asked for and per-response tokens blanked out."""
+    body = response.content.decode(errors="replace")
+    for value in sorted(ids, key=len, reverse=True):
+        body = body.replace(value, "<id>")
+    for pattern in _VOLATILE:
+        body = pattern.sub("<v>", body)
+    return response.status_code, body
+
+
 def _row_counts() -> dict[str, int]:
     return {
         m._meta.label: m.objects.count()
@@ -213,21 +283,32 @@ def test_every_route_refuses_other_agencies_objects_to_outsiders_and_ended_membe
     # given the outsiders and a health practitioner whose membership has ended
     do_end_membership(membership=world.memberships["health_practitioner"], acting_user=world.health_admin)
     personas = [*OUTSIDERS, "health_practitioner"]
-    unfillable, leaks, tried = [], [], 0
+    unfillable, leaks, oracles, tried = [], [], [], 0
     accepted_posts: set[str] = set()
     before = _row_counts()
     clients = {persona: signed_in(getattr(world, persona)) for persona in personas}
-    for regex, names in _app_routes():
+    for regex, names in _signing_out_last(_app_routes()):
         values = _values_for(regex, names, northshire)
         if values is None:
             unfillable.append(regex)
             continue
         path = _fill(regex, values)
+        twin = _unknown_twin(values, northshire)
+        twin_path = _fill(regex, twin) if names else None
         for persona, client in clients.items():
             for method in ("get", "post"):
                 tried += 1
                 response = getattr(client, method)(path, {} if method == "post" else None)
                 body = response.content.decode(errors="replace")
+                if twin_path is not None:
+                    # a real object they may not see answers exactly like one that does not exist
+                    unknown = getattr(client, method)(twin_path, {} if method == "post" else None)
+                    real_ids, twin_ids = list(values.values()), list(twin.values())
+                    if _comparable(response, real_ids) != _comparable(unknown, twin_ids):
+                        oracles.append(
+                            f"{method.upper()} {path} as {persona}: {response.status_code}, "
+                            f"but {unknown.status_code} for an unknown id (or another body)"
+                        )
                 shown = [s for s in northshire["secrets"] if s in body]
                 if response.status_code < 300 and shown:
                     leaks.append(
@@ -238,6 +319,7 @@ def test_every_route_refuses_other_agencies_objects_to_outsiders_and_ended_membe
     # then every route could be exercised, nothing leaked, and nothing was written
     assert not unfillable, f"routes this drill cannot fill (teach it their arguments): {unfillable}"
     assert not leaks, "\n".join(leaks)
+    assert not oracles, "\n".join(oracles)
     assert _row_counts() == before
     # read-only pages answer a POST like a GET; every one of them must be a page that shows no case
     assert accepted_posts <= READ_ONLY_PAGES, sorted(accepted_posts - READ_ONLY_PAGES)
@@ -263,7 +345,7 @@ def test_expired_and_revoked_tokens_and_anonymous_visitors_get_nothing(world, no
             tried += 1
             assert client.get(path).status_code in (401, 403), path
         elif not path.startswith(
-            ("/signin/", "/healthz", "/readyz", "/api/schema", "/api/docs", "/signout/")
+            ("/signin/", "/healthz", "/readyz", "/api/schema", "/api/docs", "/signout/", "/.well-known/")
         ):
             tried += 1
             response = client.get(path)

@@ -246,6 +246,7 @@ def e2e_server() -> Iterator[Server]:
     env = _server_env(var_dir)
     _prepare_world(var_dir)
     port = _free_port()
+    env["PORT"] = str(port)  # the live sockets accept this origin only (config/settings/e2e.py)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
             [sys.executable, "manage.py", "run_embedded", "--host", "127.0.0.1", "--port", str(port)],
