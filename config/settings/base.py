@@ -293,7 +293,6 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""  # or EMAIL_HOST_P
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Convene <convene@localhost>")
 EMAIL_SUBJECT_PREFIX = ""
-CONVENE_BASE_URL = env_str("CONVENE_BASE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,
