@@ -18,6 +18,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
+from core.parsing import posted
 from sharing import policy
 
 from .forms import AcceptInvitationForm, CreateAgencyForm, InviteAdminForm, OpenInvitationForm
@@ -73,7 +74,7 @@ def _show_link(request: HttpRequest, agency: Agency, raw: str, status: int = 201
 @require_http_methods(["GET", "POST"])
 def agency_list(request: HttpRequest) -> HttpResponse:
     operator = _operator(request)
-    form = CreateAgencyForm(request.POST or None)
+    form = CreateAgencyForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -101,7 +102,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     operator = _operator(request)
     agency = get_object_or_404(Agency, slug=slug)
-    form = InviteAdminForm(request.POST or None)
+    form = InviteAdminForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -198,7 +199,7 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
         response = render(request, "agencies/invitation_open.html", {"form": OpenInvitationForm()})
         add_never_cache_headers(response)
         return response
-    form = AcceptInvitationForm(request.POST or None)
+    form = AcceptInvitationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -12,6 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ConflictError, DomainError
+from core.parsing import posted
 from sharing import policy
 
 from .forms import AddMemberForm, ChangeRoleForm
@@ -51,7 +52,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def add_member(request: HttpRequest, slug: str) -> HttpResponse:
     agency = _administered_agency(request, slug)
-    form = AddMemberForm(request.POST or None)
+    form = AddMemberForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -97,9 +98,7 @@ def add_member(request: HttpRequest, slug: str) -> HttpResponse:
 def change_role(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
     agency = _administered_agency(request, slug)
     membership = _membership(agency, pk)
-    form = ChangeRoleForm(
-        request.POST or None, initial={"role": membership.role, "version": membership.version}
-    )
+    form = ChangeRoleForm(posted(request), initial={"role": membership.role, "version": membership.version})
     status = 200
     conflict = ""
     if request.method == "POST" and form.is_valid():

@@ -33,6 +33,7 @@ from joserfc.errors import JoseError
 from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError
+from core.parsing import posted
 from sharing import policy
 
 from . import oidc
@@ -293,7 +294,7 @@ def _initial(provider: AgencyIdentityProvider | None) -> dict[str, Any]:
 def sso_settings(request: HttpRequest, slug: str) -> HttpResponse:
     agency = _configurable_agency(request, slug)
     provider = AgencyIdentityProvider.objects.filter(agency=agency).first()
-    form = IdentityProviderForm(request.POST or None, initial=_initial(provider))
+    form = IdentityProviderForm(posted(request), initial=_initial(provider))
     status = 200
     conflict = ""
     if request.method == "POST" and form.is_valid():

@@ -27,6 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Op
 from audit.services import record_event
 from core.events import send_on_commit
+from core.parsing import posted
 
 from .forms import CodeForm, SignInForm
 from .models import User
@@ -58,7 +59,7 @@ def _safe_next(request: HttpRequest) -> str:
 def signin(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_verified():
         return redirect(_safe_next(request))
-    form = SignInForm(request.POST or None)
+    form = SignInForm(posted(request))
     context: dict[str, Any] = {"form": form, "next": _safe_next(request)}
     if request.GET.get("expired"):
         context["notice"] = "Your session ended. Sign in again to carry on."
@@ -112,7 +113,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     if AxesProxyHandler.is_locked(request, {"username": request.user.get_username()}):
         logout(request)
         return lockout_response(request)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         for device in TOTPDevice.objects.devices_for_user(request.user, confirmed=True):
             if device.verify_token(form.cleaned_data["code"]):
@@ -143,7 +144,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if device is None:
         device = TOTPDevice.objects.create(user=request.user, name="Authenticator app", confirmed=False)
         request.session[ENROL_DEVICE] = device.pk
-    form = CodeForm(request.POST or None)
+    form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
             with transaction.atomic():

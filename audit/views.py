@@ -36,6 +36,7 @@ def _filtered(request: HttpRequest) -> tuple[reading.Filters, Any, DomainError |
         return filters, policy.audit_events_visible_to(request.user).none(), exc
 
 
+@require_safe
 def event_list(request: HttpRequest) -> HttpResponse:
     """Every visible event, newest first, filtered by person, agency, case, operation, agreement, dates."""
     _auditor(request)
@@ -53,6 +54,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/event_list.html", context, status=400 if error else 200)
 
 
+@require_safe
 def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Who has seen this case, when and why."""
     _auditor(request)
@@ -63,6 +65,7 @@ def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return render(request, "audit/case_trail.html", context)
 
 
+@require_safe
 def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
     """What this person has seen."""
     _auditor(request)
@@ -76,6 +79,7 @@ def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(request, "audit/person_trail.html", context)
 
 
+@require_safe
 def activity(request: HttpRequest) -> HttpResponse:
     """Events per day over 30 days, as an accessible SVG bar chart with a data table."""
     _auditor(request)
@@ -91,6 +95,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/activity.html", {"chart": chart, "total": sum(c for _, c in items)})
 
 
+@require_safe
 def flags(request: HttpRequest) -> HttpResponse:
     """Patterns worth a look: bursts of distinct cases, unreviewed break-glass, attempts after revocation."""
     _auditor(request)
@@ -103,11 +108,13 @@ def flags(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/flags.html", context)
 
 
+@require_safe
 def chain_status(request: HttpRequest) -> HttpResponse:
     _auditor(request)
     return render(request, "audit/status.html", {"status": reading.chain_status()})
 
 
+@require_safe
 def export_csv(request: HttpRequest) -> HttpResponse:
     """The filtered events as CSV; the export is itself recorded (EXPORT, with the filter names used)."""
     _auditor(request)

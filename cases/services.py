@@ -21,6 +21,7 @@ from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError, check_version
 from core.events import send_on_commit
+from core.text import require_reason
 from keystore.keyring import create_data_key
 from notifications import services as notifications
 from sharing import policy
@@ -194,10 +195,10 @@ def validate_case_fields(*, forum: str, mappa_category: int | None, mappa_level:
 
 def validate_referral(data: ReferralInput) -> None:
     today = timezone.localdate()
-    if not data.reason.strip():
-        raise DomainError("Give the reason for the referral.", field="reason")
-    if not data.lawful_basis.strip():
-        raise DomainError("Record the lawful basis for the referral.", field="lawful_basis")
+    data.reason = require_reason(data.reason, field="reason", message="Give the reason for the referral.")
+    data.lawful_basis = require_reason(
+        data.lawful_basis, field="lawful_basis", message="Record the lawful basis for the referral."
+    )
     if data.received_on > today:
         raise DomainError("The referral date cannot be in the future.", field="received_on")
     if data.urgency not in c.Urgency.values:

@@ -16,11 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
+from django.views.decorators.http import require_safe
 
 from agencies.models import Membership, User
 from core.categories import Category
 from core.errors import ConflictError, DomainError
-from core.parsing import is_whole_number
+from core.parsing import is_whole_number, posted
 from sharing import policy
 
 from . import choices as c
@@ -111,6 +112,7 @@ def display_rows(model: Any, item: dict[str, Any] | None, reasons: dict[str, str
     return rows
 
 
+@require_safe
 def case_list(request: HttpRequest) -> HttpResponse:
     qs = policy.cases_visible_to(request.user).select_related(*reading.prefetch_for_list())
     params = request.GET
@@ -204,7 +206,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
     membership = _content_membership(request.user)
     if membership is None:
         raise PermissionDenied("Only practitioners and chairs open cases.")
-    form = forms.CaseCreateForm(request.POST or None)
+    form = forms.CaseCreateForm(posted(request))
     candidates: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -296,7 +298,7 @@ def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
         "mappa_level": case.mappa_level,
         "next_review_on": case.next_review_on,
     }
-    form = forms.CaseHeaderForm(request.POST or None, initial=initial)
+    form = forms.CaseHeaderForm(posted(request), initial=initial)
 
     def save(d: dict[str, Any]) -> None:
         version = d.pop("version")
@@ -311,7 +313,7 @@ def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    form = forms.StatusForm(request.POST or None, initial={"version": case.version, "status": case.status})
+    form = forms.StatusForm(posted(request), initial={"version": case.version, "status": case.status})
 
     def save(d: dict[str, Any]) -> None:
         s.do_change_case_status(
@@ -331,7 +333,7 @@ def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     if not policy.can_add_note(request.user, case):
         raise PermissionDenied
-    form = forms.NoteForm(request.POST or None)
+    form = forms.NoteForm(posted(request))
     agency = policy.primary_membership(request.user, access.agency_id)
     assert agency is not None
 
@@ -343,7 +345,7 @@ def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    form = forms.VictimForm(request.POST or None)
+    form = forms.VictimForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         s.do_add_victim(case=case, agency=case.lead_agency, acting_user=request.user, **d)
@@ -359,7 +361,7 @@ def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
 
         raise Http404
     initial = {name: getattr(victim, name) for name in forms.VictimForm.base_fields}
-    form = forms.VictimForm(request.POST or None, initial=initial)
+    form = forms.VictimForm(posted(request), initial=initial)
     form.fields["version"] = forms.forms.IntegerField(widget=forms.forms.HiddenInput, initial=victim.version)
 
     def save(d: dict[str, Any]) -> None:
@@ -383,7 +385,7 @@ def screening(request: HttpRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     referral = case.referral
     form = forms.ScreeningForm(
-        request.POST or None,
+        posted(request),
         initial={
             "version": referral.version,
             "outcome": referral.outcome,
@@ -413,7 +415,7 @@ def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
         for pillar in c.Pillar.values:
             initial[pillar] = "\n".join(item["text"] for item in (current.items or {}).get(pillar, []))
         initial["contingency"] = current.contingency
-    form = forms.PlanForm(request.POST or None, initial=initial)
+    form = forms.PlanForm(posted(request), initial=initial)
 
     def save(d: dict[str, Any]) -> None:
         s.do_save_plan(
@@ -439,7 +441,7 @@ def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    form = forms.AssessmentForm(request.POST or None)
+    form = forms.AssessmentForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         tool = d["tool"]
@@ -476,7 +478,7 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
             agency_id__in=agencies, role__in=policy.CONTENT_ROLES
         )
     ).distinct()
-    form = forms.ActionForm(request.POST or None, owners=owners)
+    form = forms.ActionForm(posted(request), owners=owners)
 
     def save(d: dict[str, Any]) -> None:
         membership = (
@@ -509,7 +511,7 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
 
         raise Http404
     form = forms.ActionStatusForm(
-        request.POST or None, initial={"version": action.version, "status": action.status}
+        posted(request), initial={"version": action.version, "status": action.status}
     )
 
     def save(d: dict[str, Any]) -> None:
@@ -528,7 +530,7 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
 
 def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    form = forms.OrderForm(request.POST or None)
+    form = forms.OrderForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         s.do_add_order(case=case, agency=case.lead_agency, acting_user=request.user, values=d)
@@ -548,7 +550,7 @@ def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order
 
 def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
-    form = forms.ConditionForm(request.POST or None)
+    form = forms.ConditionForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         zone = d.pop("exclusion_zone")
@@ -565,7 +567,7 @@ def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
 
 def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
-    form = forms.BreachForm(request.POST or None)
+    form = forms.BreachForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         s.do_record_breach(order=order, agency=case.lead_agency, acting_user=request.user, **d)
@@ -575,7 +577,7 @@ def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
 
 def order_event_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
-    form = forms.OrderEventForm(request.POST or None)
+    form = forms.OrderEventForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         s.do_add_order_event(order=order, agency=case.lead_agency, acting_user=request.user, **d)

@@ -83,3 +83,12 @@ def loads_json(text: str, *, max_depth: int = MAX_JSON_DEPTH, strict: bool = Tru
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON.")
+
+
+def posted(request: Any) -> Any:
+    """The form data of a POST, or None for any other method, to bind a form with.
+
+    ``request.POST or None`` treats an empty submission as no submission: the form comes back blank,
+    with no error summary, as though the person had not pressed the button.
+    """
+    return request.POST if request.method == "POST" else None

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import DomainError
 from sharing import policy
@@ -41,6 +41,7 @@ def _nav(request: HttpRequest, agency: Any) -> dict[str, Any]:
     }
 
 
+@require_safe
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))
@@ -181,6 +182,7 @@ def lift_hold(request: HttpRequest, pk: str) -> HttpResponse:
     return redirect("lifecycle:holds")
 
 
+@require_safe
 @login_required
 def certificates(request: HttpRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))

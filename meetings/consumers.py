@@ -55,6 +55,7 @@ from django.utils.crypto import constant_time_compare
 
 from agencies import sessions
 from core.events import ALLOWED_KEYS, NOTIFICATION_NEW, group_kind
+from core.parsing import loads_json
 from sharing import policy
 
 FORBIDDEN = 4403  # access withdrawn (a share, a membership, an exclusion): "your access has changed"
@@ -147,6 +148,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     refusal: int = FORBIDDEN  # the close code the last failed check calls for
     generation: int = 0  # bumped by drop_verdicts(); a re-check begun under an older one stores nothing
     verdict_until: float = 0.0  # _clock() time until which the socket's last re-check holds
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """A client's message, decoded as untrusted JSON: one nested too deep (or not JSON at all) is
+        dropped as malformed (None), rather than raising inside the consumer and killing the socket."""
+        try:
+            return loads_json(text_data)
+        except ValueError:
+            return None
 
     async def connect(self) -> None:
         self.groups_joined = set()

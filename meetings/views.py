@@ -12,12 +12,13 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.models import Agency, Membership
 from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError
+from core.parsing import posted
 from sharing import policy
 
 from . import forms, services
@@ -61,6 +62,7 @@ def _apply_error(form: Any, exc: DomainError) -> None:
 
 
 # --- list and scheduling --------------------------------------------------------------------
+@require_safe
 def meeting_list(request: HttpRequest) -> HttpResponse:
     visible = policy.meetings_visible_to(request.user).select_related("chair_agency", "chair")
     upcoming = list(visible.exclude(status=MeetingStatus.SIGNED_OFF).order_by("scheduled_for"))
@@ -78,7 +80,7 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
     chair_memberships = policy.meeting_chair_memberships(request.user)
     if not chair_memberships:
         raise Http404("No such page.")
-    form = forms.ScheduleForm(request.POST or None)
+    form = forms.ScheduleForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import User
 from core.errors import DomainError
@@ -37,6 +37,7 @@ def _own(request: HttpRequest, pk: str) -> Notification:
 
 
 @login_required
+@require_GET
 @never_cache
 def notification_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -51,6 +52,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 @never_cache
 def badge(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -61,6 +63,7 @@ def badge(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def follow(request: HttpRequest, pk: str) -> HttpResponse:
     """Open what the notice is about, if the policy still allows it; otherwise not found."""
     notification = _own(request, pk)
@@ -100,6 +103,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 @never_cache
 def operations(request: HttpRequest) -> HttpResponse:
     if not policy.can_view_operations(request.user):

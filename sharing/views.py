@@ -11,13 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from agencies.models import Agency, Membership, Role, User
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Case
 from core.errors import DomainError
+from core.parsing import posted
 
 from . import forms, policy, services
 from .models import (
@@ -51,6 +52,7 @@ def _visible_agreement(user: Any, pk: Any) -> SharingAgreement:
 
 
 # --- agreements -----------------------------------------------------------------------------
+@require_safe
 def agreement_list(request: HttpRequest) -> HttpResponse:
     agreements = policy.agreements_visible_to(request.user).select_related("drafted_by_agency")
     status = request.GET.get("status", "")
@@ -90,7 +92,7 @@ def agreement_draft(request: HttpRequest) -> HttpResponse:
         raise Http404("Not found.")
     drafting_id = min(policy.administered_agency_ids(user))
     agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
-    form = forms.AgreementDraftForm(request.POST or None, agencies=agencies, drafting_agency_id=drafting_id)
+    form = forms.AgreementDraftForm(posted(request), agencies=agencies, drafting_agency_id=drafting_id)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -184,7 +186,7 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
     agreements = policy.shareable_agreements(case)
     party = AgreementParty.objects.filter(agreement__in=agreements, agency_id=OuterRef("pk"))
     agencies = Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).filter(Exists(party))
-    form = forms.ShareForm(request.POST or None, agencies=agencies, agreements=agreements)
+    form = forms.ShareForm(posted(request), agencies=agencies, agreements=agreements)
     if request.method == "POST":
         if not may_share:
             raise Http404("Not found.")
@@ -276,7 +278,7 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
     agreements = policy.break_glass_agreements(user, case)
     if not agreements.exists():
         raise Http404("No such case.")
-    form = forms.BreakGlassForm(request.POST or None, agreements=agreements)
+    form = forms.BreakGlassForm(posted(request), agreements=agreements)
     if request.method == "POST" and form.is_valid():
         agreement = form.cleaned_data["agreement"]
         agency_ids = policy.break_glass_agency_ids(user, agreement)
@@ -301,6 +303,7 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
     return render(request, "sharing/break_glass.html", {"case": case, "form": form}, status=status)
 
 
+@require_safe
 def break_glass_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not policy.break_glass_reviewer_agencies(user):
@@ -358,7 +361,7 @@ def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
         raise Http404("No such case.")
     may_disclose = policy.can_disclose_case(user, case)
     chairs = _lead_chairs(case)
-    form = forms.DisclosureForm(request.POST or None, chairs=chairs)
+    form = forms.DisclosureForm(posted(request), chairs=chairs)
     if request.method == "POST":
         if not may_disclose:
             raise Http404("Not found.")
@@ -415,6 +418,7 @@ def _visible_notice(user: Any, pk: Any) -> MatchNotice:
     return notice
 
 
+@require_safe
 def match_notices(request: HttpRequest) -> HttpResponse:
     """For the lead agency's chairs: partners' referrals that matched a case of theirs."""
     notices = policy.match_notices_visible_to(request.user).select_related(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent, Op
@@ -117,3 +118,22 @@ def test_order_forms_name_the_field_and_record(world, signed_in):
     assert r.status_code == 302
     html = client.get(f"/cases/{world.case.pk}/").content.decode()
     assert "No contact" in html and "Texts" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "path"),
+    [
+        ("police_practitioner", "/cases/new/"),
+        ("police_chair", "/meetings/new/"),
+        ("police_admin", "/sharing/agreements/new/"),
+    ],
+)
+def test_an_empty_submission_is_answered_with_the_forms_errors_not_a_blank_form(
+    world, signed_in, persona, path
+):
+    # given a person on a form for something new / when they press its button with nothing filled in
+    response = signed_in(getattr(world, persona)).post(path, {})
+    body = response.content.decode()
+    # then the form comes back with its error summary, as any other invalid submission does
+    assert "There is a problem" in body, path

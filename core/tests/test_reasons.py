@@ -3,6 +3,7 @@ every service with a rule on a reason or justification."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -145,3 +146,22 @@ def test_the_break_glass_api_refuses_an_invisible_reason_naming_it(world: Any, a
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
     assert not BreakGlass.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_referral_whose_reason_is_only_invisible_characters_is_refused_naming_it(world, api):
+    # given a referral whose reason is zero-width spaces and soft hyphens
+    payload = {
+        "forum": "clinic",
+        "nominal": {"given_name": "Ivo", "family_name": "Blank", "date_of_birth": "1990-01-01"},
+        "referral": {
+            "reason": "\u200b\u00ad" * 6,
+            "lawful_basis": "CJA 2003 s325",
+            "index_offence": "Stalking",
+            "received_on": "2026-01-05",
+        },
+    }
+    # then it is refused naming the reason, and nothing is opened
+    response = api(world.police_practitioner).post("/api/v1/cases/", payload, format="json")
+    assert response.status_code == 400
+    assert "reason" in json.dumps(response.json())

@@ -334,3 +334,16 @@ async def test_membership_reaching_its_end_date_closes_the_socket_without_any_ev
     # then the periodic re-check closes the socket
     output = await feed.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_deeply_nested_or_broken_message_leaves_the_live_feed_working(world, signed_in):
+    # given a partner's open live feed
+    feed, ok, _ = await open_socket(signed_in, world.health_practitioner, "/ws/live/")
+    assert ok
+    # when it sends JSON nested 5000 deep, and text that is not JSON at all
+    await feed.send_to(text_data="[" * 5000 + "]" * 5000)
+    await feed.send_to(text_data="{not json")
+    # then the socket is still open and the next subscription is answered
+    await feed.send_json_to({"subscribe": str(world.case.pk)})
+    assert await feed.receive_json_from(timeout=10) == {"type": "subscribed", "case_id": str(world.case.pk)}
+    await feed.disconnect()
