@@ -23,6 +23,7 @@ from core.errors import ConflictError, DomainError, check_version
 from core.events import send_on_commit
 from core.text import require_reason
 from keystore.keyring import create_data_key
+from notifications import services as notifications
 from sharing import policy
 
 from . import choices as c
@@ -1089,6 +1090,7 @@ def do_add_action(
     _bump_case(case)
     _record(Op.COLLECT, obj=action, case=case, agency=agency, acting_user=acting_user)
     broadcast_case_changed(case, "action", action.pk)
+    notifications.notify_action_assigned(action, acting_user)
     return action
 
 
@@ -1258,6 +1260,7 @@ def _tell_holders(hidden: list[HiddenMatch], *, case: Case, agency: Agency, acti
             recipients=[f"agency:{match.holder_agency_id}"],
             detail={"referral_case": str(case.pk), "matched_on": list(match.matched_on)},
         )
+        notifications.notify_match_notice(notice)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("meetings/", include("meetings.urls")),
     path("lifecycle/", include("lifecycle.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view loads its start-up script from a URL, not inline, so the CSP needs no exception.

@@ -79,6 +79,17 @@ class ActionOverdue(TypedDict):
     version: int
 
 
+# --- declared event types: notifications (issue 18) ----------------------------------------------
+class NotificationNew(TypedDict):
+    """A notice was made for this person, or they read one: no content and no count; open pages
+    re-fetch their header badge (templates/notifications/_badge.html)."""
+
+    type: Literal["notification.new"]
+
+
+NOTIFICATION_NEW = "notification.new"
+
+
 GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting", "session"})
 
 
@@ -111,6 +122,7 @@ _DECLARED = (
     EventType(MeetingChanged, frozenset({"meeting"})),
     EventType(MeetingInvited, frozenset({"user"})),
     EventType(ActionOverdue, frozenset({"user"})),
+    EventType(NotificationNew, frozenset({"user"})),
 )
 EVENT_TYPES: dict[str, EventType] = {event.name: event for event in _DECLARED}
 # Every key any event may carry: what a client may ever receive (consumers filter on it too).

@@ -70,7 +70,20 @@ def readyz(request: HttpRequest) -> HttpResponse:
             failures[name] = error
     if failures:
         return JsonResponse({"status": "unavailable", "failing": failures}, status=503)
-    return JsonResponse({"status": "ready"})
+    body: dict[str, Any] = {"status": "ready"}
+    jobs = _job_problems()
+    if jobs:  # a failed or late scheduled job is reported, but does not take the node out of service
+        body["detail"] = {"jobs": jobs}
+    return JsonResponse(body)
+
+
+def _job_problems() -> dict[str, str]:
+    from notifications.scheduler import problems
+
+    try:
+        return problems()
+    except Exception as exc:  # noqa: BLE001 - the job table unreadable is itself worth reporting
+        return {"scheduler": type(exc).__name__}
 
 
 @login_required

@@ -49,6 +49,7 @@ from core.errors import DomainError
 from core.text import require_reason
 from keystore.fields import encrypted_fields
 from keystore.keyring import destroy_data_key
+from notifications import services as notifications
 from sharing.models import CaseGroupObjectPermission, CaseShare, CaseUserObjectPermission, Disclosure
 from sharing.services import VIEW_CASE, do_revoke_share
 
@@ -243,6 +244,7 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
         justification=hold.reason,
         detail={"change": "set"},
     )
+    notifications.notify_legal_hold(hold)
     return hold
 
 

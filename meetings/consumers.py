@@ -54,7 +54,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from agencies import sessions
-from core.events import ALLOWED_KEYS, group_kind
+from core.events import ALLOWED_KEYS, NOTIFICATION_NEW, group_kind
 from core.parsing import loads_json
 from sharing import policy
 
@@ -360,6 +360,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def breakglass_opened(self, event: dict[str, Any]) -> None:
         if await self.recheck():
             await self.send_json(_clean(event))
+
+    async def notification_new(self, event: dict[str, Any]) -> None:
+        """A new notice for this person (no content): the page re-fetches its header badge."""
+        if await self.recheck():
+            await self.send_json({"type": NOTIFICATION_NEW})
 
 
 class MeetingConsumer(LiveConsumer):

@@ -27,6 +27,7 @@ from cases import services as case_services
 from cases.models import Action, Case
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
+from notifications import services as notifications
 from sharing import policy
 
 from .models import (
@@ -130,7 +131,7 @@ def _audit(
 
 
 def _acting_agency(meeting: Meeting, user: Any) -> Agency | None:
-    attendee = meeting.attendees.filter(user_id=getattr(user, "pk", None)).select_related("agency").first()
+    attendee = meeting.attendees.filter(user_id=getattr(user, "pk", None)).select_related("agency").first()  # type: ignore[misc]
     if attendee is not None:
         return attendee.agency
     membership = policy.primary_membership(user)
@@ -294,6 +295,7 @@ def do_add_agenda_item(
     _bump(meeting)
     _audit(Op.COLLECT, meeting=meeting, acting_user=acting_user, obj=item, item=item, reason=reason)
     broadcast(meeting, "agenda", item=item)
+    notifications.notify_agenda_changed(meeting, acting_user)
     return item
 
 
@@ -324,6 +326,7 @@ def do_remove_agenda_item(*, item: AgendaItem, version: int | None, acting_user:
             "kind": "agenda",
         },
     )
+    notifications.notify_agenda_changed(meeting, acting_user)
 
 
 @transaction.atomic
@@ -371,6 +374,7 @@ def do_invite(
     broadcast(meeting, "attendance", version=attendee.version)
     if user is not None:
         send_on_commit(f"user.{user.pk}", {"type": "meeting.invited", "meeting_id": str(meeting.pk)})
+    notifications.notify_meeting_invited(attendee)
     return attendee
 
 
@@ -727,6 +731,7 @@ def do_sign_off(*, meeting: Meeting, version: int | None, acting_user: Any) -> M
     _audit(Op.ALTER, meeting=meeting, acting_user=acting_user, status=MeetingStatus.SIGNED_OFF)
     broadcast(meeting, "signed_off")
     _carry_forward(meeting, acting_user)
+    notifications.notify_minutes_ready(meeting)
     return meeting
 
 
@@ -783,6 +788,7 @@ def do_notify_overdue_actions(*, today: date | None = None, acting_user: Any = N
             recipients=sorted(names.get(r, str(r)) for r in recipients),
             detail={"event": "action.overdue"},
         )
+        notifications.notify_action_overdue(action, recipients)  # once per action and due date
         for user_id in sorted(recipients):
             send_on_commit(
                 f"user.{user_id}",

@@ -22,6 +22,7 @@ from core.categories import ALL_CATEGORIES, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
 from core.text import clean_text, require_reason
+from notifications import services as notifications
 
 from . import policy, visibility
 from .models import (
@@ -226,6 +227,7 @@ def do_change_agreement_status(
     )
     party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
     _authz_changed(agency_ids=party_agencies)
+    notifications.notify_agreement_status(agreement)
     return agreement
 
 
@@ -302,6 +304,7 @@ def do_share_case(
         recipients=[f"agency:{agency.pk}"],
     )
     _authz_changed(agency_ids=[agency.pk], case=case)
+    notifications.notify_case_shared(share)
     return share
 
 
@@ -343,6 +346,7 @@ def do_revoke_share(
         recipients=[f"agency:{share.agency_id}"],
     )
     _authz_changed(agency_ids=[share.agency_id], case=share.case)
+    notifications.notify_share_revoked(share)
     return share
 
 
@@ -412,6 +416,7 @@ def do_break_glass(
     policy.forget(user)
     send_on_commit(f"agency.{case.lead_agency_id}", {"type": "breakglass.opened", "case_id": str(case.pk)})
     _authz_changed(user_ids=[user.pk], case=case)
+    notifications.notify_break_glass(glass)
     return glass
 
 
@@ -478,6 +483,7 @@ def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> 
                 detail={"change": "status", "from": old, "to": AgreementStatus.EXPIRED, "automatic": True},
             )
             _authz_changed(agency_ids=list(locked.parties.values_list("agency_id", flat=True)))
+            notifications.notify_agreement_status(locked)
             expired.append(locked)
     return expired
 

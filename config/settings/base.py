@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "sharing",
     "meetings",
     "lifecycle",
+    "django_tasks",
+    "django_tasks_db",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +271,28 @@ CONVENE_ALLOW_AUDIT_FLUSH = False
 CONVENE_AUDIT_FLAG_DISTINCT_CASES = env_int("CONVENE_AUDIT_FLAG_DISTINCT_CASES", 20)
 CONVENE_AUDIT_FLAG_WINDOW_MINUTES = env_int("CONVENE_AUDIT_FLAG_WINDOW_MINUTES", 60)
 CONVENE_AUDIT_FLAG_LOOKBACK_DAYS = env_int("CONVENE_AUDIT_FLAG_LOOKBACK_DAYS", 7)
+
+# --- Background and scheduled work (docs/operations.md) ----------------------------------------
+# django-tasks with its database backend: jobs are rows in the main database, run by `manage.py
+# db_worker` (compose: the worker service; embedded: a thread of run_embedded). The schedule lives in
+# notifications/schedule.py and is ticked by `manage.py run_scheduler` (or the embedded thread).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CONVENE_JOB_MAX_ATTEMPTS = env_int("CONVENE_JOB_MAX_ATTEMPTS", 3)
+CONVENE_JOB_RETRY_SECONDS = env_int("CONVENE_JOB_RETRY_SECONDS", 60)
+CONVENE_JOB_STALE_MINUTES = env_int("CONVENE_JOB_STALE_MINUTES", 60)
+CONVENE_SCHEDULER_TICK_SECONDS = env_int("CONVENE_SCHEDULER_TICK_SECONDS", 30)
+
+# --- Email (content-free notices: "You have 2 new items in Convene" and a link) ----------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""  # or EMAIL_HOST_PASSWORD_FILE
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Convene <convene@localhost>")
+EMAIL_SUBJECT_PREFIX = ""
 
 LOGGING = {
     "version": 1,

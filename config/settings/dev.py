@@ -2,7 +2,7 @@
 
 import secrets
 
-from config.env import env_bool, env_int, env_list, env_secret
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 from config.keyfiles import read_or_create
 
 from .base import *  # noqa: F403
@@ -21,3 +21,7 @@ CONVENE_ALLOWED_ORIGINS = env_list(
     "CONVENE_ALLOWED_ORIGINS", [f"http://{host}:{env_int('PORT', 8000)}" for host in ALLOWED_HOSTS]
 )
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Mail from `make run` goes to files in var/mail (one per message) unless EMAIL_HOST is set.
+if not env_str("EMAIL_HOST", ""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"

@@ -47,3 +47,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"

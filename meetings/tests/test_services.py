@@ -273,7 +273,12 @@ def test_overdue_actions_notify_owner_and_chair(world, django_capture_on_commit_
     # then the owner and the chair are told, by ids only, and it is audited
     groups = {g for g, _ in sent}
     assert groups == {f"user.{world.isac_practitioner.pk}", f"user.{world.police_chair.pk}"}
+    overdue = [(g, p) for g, p in sent if p["type"] == "action.overdue"]
+    assert {g for g, _ in overdue} == groups
     for _group, payload in sent:
+        if payload["type"] == "notification.new":  # each also has a new notice (issue 18): no content
+            assert payload == {"type": "notification.new"}
+            continue
         assert payload["type"] == "action.overdue" and payload["object_id"] == str(action.pk)
         assert "Review the safety plan" not in str(payload)
     event = AuditEvent.objects.filter(op=Op.CONSULT, object_id=str(action.pk)).get()

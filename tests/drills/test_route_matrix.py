@@ -30,6 +30,7 @@ from cases.services import NominalInput, ReferralInput, do_add_action, do_add_or
 from lifecycle.sar import SubjectQuery, do_open_sar
 from lifecycle.services import do_erase_case, do_set_legal_hold
 from meetings.services import do_add_agenda_item, do_invite, do_schedule_meeting
+from notifications.models import Notification
 from sharing.models import CaseShare, MatchNotice
 from sharing.services import do_break_glass
 from tests.world import make_case
@@ -196,6 +197,7 @@ def northshire(world):
         ("people/", membership.pk),
         ("audit/", case.pk),
         ("api/v1/audit/", case.pk),
+        ("notifications/", Notification.objects.filter(recipient=world.police_chair).first().pk),
     ]
     secrets_to_hide = [case.reference, "Priya Shah", "3 Willow Court", "Quarry Lane", "Weekly home visit"]
     return {"values": values, "by_prefix": by_prefix, "secrets": secrets_to_hide, "case": case, "hold": hold}

@@ -1,5 +1,5 @@
 """Serve the embedded default: the ASGI application (HTTP and WebSockets, in-memory channel layer)
-with the audit sealer running beside it in the same process."""
+with the audit sealer, the job scheduler and the task worker running beside it in the same process."""
 
 from __future__ import annotations
 
@@ -28,6 +28,40 @@ def _sealer(stop: threading.Event) -> None:
             print(f"audit sealer: {type(exc).__name__}; will retry")  # noqa: T201
 
 
+def _scheduler(stop: threading.Event) -> None:
+    """The same tick as `manage.py run_scheduler`, in this process."""
+    from notifications.scheduler import tick
+
+    while not stop.wait(settings.CONVENE_SCHEDULER_TICK_SECONDS):
+        try:
+            close_old_connections()
+            tick()
+        except Exception as exc:  # noqa: BLE001 - the next tick retries
+            print(f"scheduler: {type(exc).__name__}; will retry")  # noqa: T201
+
+
+def _worker(stop: threading.Event) -> None:
+    """django-tasks' database worker (what `manage.py db_worker` runs), in this process."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    while not stop.is_set():
+        try:
+            Worker(
+                queue_names=["*"],
+                interval=1,
+                batch=True,
+                backend_name="default",
+                startup_delay=False,
+                max_tasks=None,
+                worker_id="embedded",
+                excluded_queue_names=[],
+            ).run()
+        except Exception as exc:  # noqa: BLE001 - keep working; a failed task is recorded on its row
+            print(f"task worker: {type(exc).__name__}; will retry")  # noqa: T201
+        close_old_connections()
+        stop.wait(1)
+
+
 class Command(BaseCommand):
     help = "Serve Convene on the embedded default (SQLite, in-memory channel layer) with the audit sealer."
 
@@ -41,6 +75,15 @@ class Command(BaseCommand):
         refuse_to_start_without_keys()
         stop = threading.Event()
         threading.Thread(target=_sealer, args=(stop,), daemon=True, name="audit-sealer").start()
+        threading.Thread(target=_scheduler, args=(stop,), daemon=True, name="scheduler").start()
+        threading.Thread(target=_worker, args=(stop,), daemon=True, name="task-worker").start()
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(
+                f"Email is not sent: each message is written to a file in {settings.EMAIL_FILE_PATH}"
+            )
+        else:
+            self.stdout.write(f"Email is sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
+        self.stdout.write("Scheduled jobs (notifications/schedule.py) run in this process.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Convene is serving on http://{host}:{port}/ — sign in with a demo account "
