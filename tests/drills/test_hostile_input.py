@@ -250,8 +250,9 @@ def test_an_outsiders_referral_answers_and_costs_the_same_whether_or_not_the_per
 
 def test_a_partners_referral_answers_the_same_and_differs_in_work_only_by_the_holders_notice(world, api):
     """ISAC is party to the agreement with the police: a match it may not see in full gives it the
-    same answer as no match, and the only extra work is the notice to the police (its row and its
-    audit row), written in the referral's transaction."""
+    same answer as no match, and the only extra work is the notice to the police (its row, its
+    notification to the police chairs and their email job, and the audit rows), written in the
+    referral's transaction."""
     client = api(world.isac_practitioner)
 
     def send():
@@ -268,8 +269,25 @@ def test_a_partners_referral_answers_the_same_and_differs_in_work_only_by_the_ho
         assert statement in extra, statement
         extra.remove(statement)
     tables = sorted({re.search(r'INSERT INTO "(\w+)"', e).group(1) for e in extra if "INSERT INTO" in e})
-    assert tables == ["audit_auditevent", "audit_auditpending", "sharing_matchnotice"], extra
-    assert all(e.startswith(("INSERT INTO", "SAVEPOINT", "RELEASE SAVEPOINT")) for e in extra), extra
+    # the notice, its delivery to the holder's chairs (a notification each and the email job), and the
+    # audit rows of both disclosures
+    assert tables == [
+        "audit_auditevent",
+        "audit_auditpending",
+        "django_tasks_database_dbtaskresult",
+        "notifications_notification",
+        "sharing_matchnotice",
+    ], extra
+    # and the only reads are of the holder's case, its chairs and their notification settings
+    reads = {re.search(r'FROM "(\w+)"', e).group(1) for e in extra if e.startswith("SELECT")}
+    assert reads <= {
+        "agencies_membership",
+        "cases_case",
+        "notifications_notification",
+        "notifications_notificationpreference",
+    }, extra
+    writes = ("INSERT INTO", "SAVEPOINT", "RELEASE SAVEPOINT", "SELECT")
+    assert all(e.startswith(writes) for e in extra), extra
 
 
 @pytest.mark.parametrize("persona", ["outsider_practitioner", "isac_practitioner"])
