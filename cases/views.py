@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -212,7 +212,8 @@ def _pdf_withheld(withheld: list[dict[str, Any]]) -> list[str]:
     lines = []
     for w in withheld:
         state = "Withheld" if w["level"] == "none" else "Summary only"
-        lines.append(f"{state}: {w['label']} ({w['category']}). {w['reason']}")
+        reason = str(w["reason"]).removeprefix(f"{state}: ")
+        lines.append(f"{state}: {w['label']} ({w['category']}). {reason}")
     return lines
 
 
@@ -304,7 +305,7 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     return pdf.issue(
         title=f"Case summary: {data['reference']}",
         filename=f"case-{case.pk}.pdf",
-        user=request.user,
+        user=cast(User, request.user),  # access_case answered: a signed-in member
         agency=membership.agency if membership else None,
         preamble=[
             "Lead agency's copy."

@@ -25,6 +25,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from agencies.models import Agency, User
 from audit.models import Op
@@ -77,7 +78,9 @@ class _Document(FPDF):
         self.doc_title = title
         self.add_font(FAMILY, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FAMILY, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self._covered = {code for font in self.fonts.values() for code in font.cmap}
+        # a character passes only if both faces draw it: headings and the marking are bold
+        cmaps = [set(font.cmap) for font in self.fonts.values() if isinstance(font, TTFFont)]
+        self._covered = set.intersection(*cmaps)
         self.set_title(title)
         self.set_creator("Convene")
         self.set_auto_page_break(auto=True, margin=22)

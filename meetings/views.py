@@ -7,7 +7,7 @@ does not exist) is a 404; chair controls are a 404 for anyone but the chair.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from agencies.models import Agency, Membership
+from agencies.models import Agency, Membership, User
 from audit.models import Op
 from audit.services import record_event
 from core import pdf
@@ -475,7 +475,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     return pdf.issue(
         title=f"Minutes: {meeting.title} ({when})",
         filename=f"minutes-{meeting.pk}.pdf",
-        user=request.user,
+        user=cast(User, request.user),  # an attendee: a signed-in member
         agency=attendee.agency,
         preamble=["Your agency's copy, issued under the information-sharing agreement.", signed],
         sections=minutes_sections(items),
