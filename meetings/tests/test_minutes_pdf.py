@@ -9,6 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from audit.models import AuditEvent, Op
+from meetings import services
+from meetings.models import AttendeeRole
 
 from .helpers import MINUTES_BODY, SUMMARY, VICTIM_LOCATION
 from .test_views import _minuted
@@ -74,3 +76,28 @@ def test_the_meeting_page_and_minutes_page_link_to_the_pdf(world, signed_in):
     link = f"/meetings/{meeting.pk}/minutes/pdf/"
     assert link in client.get(f"/meetings/{meeting.pk}/").content.decode()
     assert link in client.get(f"/meetings/{meeting.pk}/minutes/").content.decode()
+
+
+def test_a_third_party_or_unacknowledged_attendee_gets_no_pdf_of_the_minutes(world, signed_in):
+    # given a third party (executive summary only) and an attendee yet to acknowledge confidentiality
+    meeting, _item = _minuted(world)
+    third = services.do_invite(
+        meeting=meeting,
+        agency=world.agencies["outsider"],
+        user=world.outsider_practitioner,
+        role=AttendeeRole.THIRD_PARTY,
+        acting_user=world.police_chair,
+    )
+    services.do_acknowledge_confidentiality(attendee=third, acting_user=world.outsider_practitioner)
+    services.do_invite(
+        meeting=meeting,
+        agency=world.agencies["isac"],
+        user=world.isac_practitioner,
+        acting_user=world.police_chair,
+    )
+    # when each asks for the PDF / then each is sent where the minutes page sends them, and no copy issued
+    third_party = signed_in(world.outsider_practitioner).get(f"/meetings/{meeting.pk}/minutes/pdf/")
+    assert third_party.status_code == 302 and third_party["Location"].endswith("/summary/")
+    unacknowledged = signed_in(world.isac_practitioner).get(f"/meetings/{meeting.pk}/minutes/pdf/")
+    assert unacknowledged.status_code == 302 and unacknowledged["Location"].endswith("/confidentiality/")
+    assert not AuditEvent.objects.filter(op=Op.DISCLOSE, object_id=str(meeting.pk)).exists()
