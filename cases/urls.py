@@ -7,6 +7,7 @@ urlpatterns: list = [
     path("", views.case_list, name="list"),
     path("new/", views.case_create, name="create"),
     path("<uuid:pk>/", views.case_detail, name="detail"),
+    path("<uuid:pk>/summary/pdf/", views.case_summary_pdf, name="summary-pdf"),
     path("<uuid:pk>/edit/", views.case_edit, name="edit"),
     path("<uuid:pk>/status/", views.case_status, name="status"),
     path("<uuid:pk>/notes/new/", views.note_add, name="note-add"),

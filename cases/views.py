@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -19,6 +19,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
 from agencies.models import Membership, User
+from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
 from core.parsing import is_whole_number, posted
@@ -196,6 +197,131 @@ def case_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "today": date.today().isoformat(),  # noqa: DTZ011 - display comparison only
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _pdf_rows(rows: list[dict[str, Any]], indent: str = "") -> list[str]:
+    return [
+        f"{indent}{r['label']}: {r['value']}"
+        if r["withheld"] is None
+        else f"{indent}{r['label']}: {r['withheld']}"
+        for r in rows
+    ]
+
+
+def _pdf_withheld(withheld: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for w in withheld:
+        state = "Withheld" if w["level"] == "none" else "Summary only"
+        reason = str(w["reason"]).removeprefix(f"{state}: ")
+        lines.append(f"{state}: {w['label']} ({w['category']}). {reason}")
+    return lines
+
+
+def case_summary_sections(data: dict[str, Any], access: Any) -> list[pdf.Section]:
+    """The case page's content as PDF sections: only what read_case served this viewer, and each
+    category not served named as withheld with its reason."""
+    reasons = policy.withheld_categories(access)
+    by_section = {
+        key: [w for w in data["withheld"] if w["category"] in cats] for key, _label, cats in SECTIONS
+    }
+    mappa = (
+        f"Category {data['mappa_category']}, {data['mappa_level_display']}"
+        if data.get("mappa_level")
+        else "—"
+    )
+    summary = [
+        f"Status: {data['status_display']}"
+        + (f" ({data['closure_reason_display']})" if data.get("closure_reason") else ""),
+        f"Forum: {data['forum_display']}",
+        f"MAPPA category and level: {mappa}",
+        f"Headline risk: {data['risk_level_display'] if data.get('risk_level') else 'Not assessed'}",
+        f"Lead agency: {data['lead_agency']['name']}",
+        f"Case owner: {data['owner']['name']}",
+        f"Next review: {data.get('next_review_on') or '—'}",
+    ]
+    if data.get("closure_note"):
+        summary.append(f"Closure note: {data['closure_note']}")
+    if data["withheld"]:
+        summary += ["", "What your agency does not receive in full:", *_pdf_withheld(data["withheld"])]
+    sections = [pdf.Section("Summary", summary)]
+
+    def listed(key: str, label: str, model: Any, items: list[dict[str, Any]], empty: str) -> None:
+        lines: list[str] = []
+        for n, item in enumerate(items, start=1):
+            if len(items) > 1:
+                lines.append(f"{label} {n}")
+            lines += _pdf_rows(display_rows(model, item, reasons), "  " if len(items) > 1 else "")
+        lines += _pdf_withheld(by_section[key])
+        sections.append(pdf.Section(dict((k, t) for k, t, _ in SECTIONS)[key], lines or [empty]))
+
+    nominal = data.get("nominal")
+    listed("nominal", "Nominal", Nominal, [nominal] if nominal else [], "Withheld.")
+    listed("victims", "Victim", Victim, data.get("victims", []), "No victims recorded.")
+    referral = data.get("referral")
+    listed("referral", "Referral", Referral, [referral] if referral else [], "No referral shown.")
+    listed("assessments", "Assessment", RiskAssessment, data.get("assessments", []), "No assessments yet.")
+    order_lines: list[str] = []
+    for n, o in enumerate(data.get("orders", []), start=1):
+        order_lines.append(f"Order {n}")
+        order_lines += _pdf_rows(display_rows(Order, o, reasons), "  ")
+        for kind, model, key in (("Condition", Condition, "conditions"), ("Breach", Breach, "breaches"),
+                                 ("Event", OrderEvent, "events")):  # fmt: skip
+            for x in o.get(key, []):
+                order_lines.append(f"  {kind}")
+                order_lines += _pdf_rows(display_rows(model, x, reasons), "    ")
+    order_lines += _pdf_withheld(by_section["orders"])
+    sections.append(pdf.Section("Orders, conditions and breaches", order_lines or ["No orders recorded."]))
+    plan_lines = _pdf_rows(display_rows(RiskManagementPlan, data.get("plan"), reasons))
+    for n, a in enumerate(data.get("actions", []), start=1):
+        plan_lines.append(f"Action {n}")
+        plan_lines += _pdf_rows(display_rows(Action, a, reasons), "  ")
+        for u in a.get("updates", []):
+            plan_lines += _pdf_rows(display_rows(ActionUpdate, u, reasons), "    ")
+    plan_lines += _pdf_withheld(by_section["plan"])
+    sections.append(pdf.Section("Plan and actions", plan_lines or ["No plan yet."]))
+    note_lines = []
+    for note in data.get("notes", []):
+        when = str(note.get("created_at", ""))[:10]
+        if note.get("body"):
+            note_lines.append(
+                f"{when} {note.get('category_display', '')} · {note.get('basis_display', '')}: {note['body']}"
+            )
+        else:
+            note_lines.append(
+                f"{when} Summary only: a note in a category your agency receives only in summary."
+            )
+    note_lines += _pdf_withheld([w for w in data["withheld"] if w["level"] == "none"])
+    sections.append(pdf.Section("Notes", note_lines or ["No notes you may read."]))
+    return sections
+
+
+@require_safe
+def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+    """The viewer's agency's copy of the case summary: what the case page shows them (read_case),
+    marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
+    case, access = policy.access_case(request.user, pk)
+    data = reading.read_case(request.user, access, case)
+    membership = policy.primary_membership(request.user, access.agency_id)
+    return pdf.issue(
+        title=f"Case summary: {data['reference']}",
+        filename=f"case-{case.pk}.pdf",
+        user=cast(User, request.user),  # access_case answered: a signed-in member
+        agency=membership.agency if membership else None,
+        preamble=[
+            "Lead agency's copy."
+            if access.is_lead
+            else f"Shared under agreement {', '.join(access.agreement_refs)}: "
+            "only what that agreement allows; the rest is named as withheld."
+        ],
+        sections=case_summary_sections(data, access),
+        obj=case,
+        case_id=case.pk,
+        categories=access.categories,
+        justification=access.justification,
+        share_id=access.share_ids[0] if access.share_ids else None,
+        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        kind="case-summary",
+    )
 
 
 def _content_membership(user: Any) -> Membership | None:

@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Action
+from core.pdf import Section
 from sharing import policy
 from sharing.policy import ItemView
 
@@ -157,3 +158,36 @@ def executive_summaries(user: Any, meeting: Meeting) -> list[tuple[ItemPresentat
         out = present_item(user, meeting, item, view)
         rows.append((out, out.minutes.get("executive_summary") or ""))
     return rows
+
+
+def minutes_sections(items: list[ItemPresentation]) -> list[Section]:
+    """The attendee's copy of the minutes as PDF sections: the same fields the .txt copy gives."""
+    sections = []
+    for p in items:
+        lines: list[str] = []
+        if p.notice:
+            lines.append(p.notice)
+        else:
+            for key, label in (
+                ("body", "Minutes"),
+                ("victim_safety_minutes", "Victim safety"),
+                ("executive_summary", "Executive summary"),
+            ):
+                if p.minutes.get(key):
+                    lines.append(f"{label}: {p.minutes[key]}")
+            for d in p.decisions:
+                text = f"Decision ({d['kind']}): {d.get('text', '')}"
+                if d.get("rationale"):
+                    text += f" Rationale: {d['rationale']}"
+                lines.append(text)
+                lines += [
+                    f"    Dissent: {x.get('name', '')} ({x['agency']}): {x.get('view', '')}"
+                    for x in d["dissents"]
+                ]
+            lines += [
+                f"Action: {a.get('text', '')} — {a.get('owner', '')}, due {a.get('due_on', '')}"
+                for a in p.actions
+            ]
+            lines += [f"Addendum: {x['text']} ({x['by']})" for x in p.addenda]
+        sections.append(Section(f"{p.item.order}. {p.label}", lines))
+    return sections

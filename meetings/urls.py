@@ -27,5 +27,6 @@ urlpatterns = [
     path("<uuid:pk>/items/<uuid:item_id>/exclude/", views.exclude, name="exclude"),
     path("<uuid:pk>/items/<uuid:item_id>/addendum/", views.add_addendum, name="addendum"),
     path("<uuid:pk>/minutes/", views.minutes, name="minutes"),
+    path("<uuid:pk>/minutes/pdf/", views.minutes_pdf, name="minutes_pdf"),
     path("<uuid:pk>/summary/", views.summary, name="summary"),
 ]

@@ -7,23 +7,25 @@ does not exist) is a 404; chair controls are a 404 for anyone but the chair.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from agencies.models import Agency, Membership
+from agencies.models import Agency, Membership, User
 from audit.models import Op
 from audit.services import record_event
+from core import pdf
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
 from sharing import policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Decision, Meeting, MeetingStatus
-from .presenters import executive_summaries, present_agenda, present_item
+from .presenters import executive_summaries, minutes_sections, present_agenda, present_item
 
 
 # --- access helpers -------------------------------------------------------------------------
@@ -451,6 +453,37 @@ def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
 
         return _export(request, meeting, render_to_string("meetings/minutes.txt", context), "minutes")
     return render(request, "meetings/minutes.html", context)
+
+
+@require_safe
+def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+    """This attendee's copy of the minutes as PDF: the same items the page and .txt give their agency,
+    marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
+    meeting = access_meeting(request.user, pk)
+    attendee = policy.meeting_attendee(request.user, meeting)
+    if attendee.acknowledged_confidentiality_at is None:
+        return redirect("meetings:acknowledge", pk=meeting.pk)
+    if attendee.role == "third_party":
+        return redirect("meetings:summary", pk=meeting.pk)
+    items = present_agenda(request.user, meeting)
+    when = timezone.localtime(meeting.scheduled_for).strftime("%d %b %Y %H:%M")
+    if meeting.signed_off_at:
+        signed_at = timezone.localtime(meeting.signed_off_at).strftime("%d %b %Y %H:%M")
+        signed = f"Signed off by {meeting.signed_off_by} on {signed_at}"
+    else:
+        signed = "Not yet signed off"
+    return pdf.issue(
+        title=f"Minutes: {meeting.title} ({when})",
+        filename=f"minutes-{meeting.pk}.pdf",
+        user=cast(User, request.user),  # an attendee: a signed-in member
+        agency=attendee.agency,
+        preamble=["Your agency's copy, issued under the information-sharing agreement.", signed],
+        sections=minutes_sections(items),
+        obj=meeting,
+        categories=["C10"],
+        justification="meeting attendee",
+        kind="minutes",
+    )
 
 
 def summary(request: HttpRequest, pk: Any) -> HttpResponse:

@@ -42,6 +42,7 @@ def discovered() -> Iterator[tuple[str, str, str]]:
 # every GET of case data is a consultation, recorded with the viewer's justification
 READS = {
     "cases:detail",
+    "cases:summary-pdf",
     "cases:edit",
     "cases:victim-edit",
     "cases:plan-edit",
