@@ -26,7 +26,7 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 def is_whole_number(value: str | None, max_digits: int = 18) -> bool:
     """True for a plain ASCII whole number that fits a bigint: ``str.isdigit`` alone accepts '²'."""
-    return bool(value) and value.isascii() and value.isdigit() and len(value) <= max_digits  # type: ignore[union-attr]
+    return value is not None and value.isascii() and value.isdigit() and len(value) <= max_digits
 
 
 def parse_int(value: Any, *, field: str, minimum: int = 0, maximum: int = BIGINT_MAX) -> int:
