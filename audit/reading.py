@@ -185,7 +185,7 @@ def _people_in_scope(user: User, ids: set[int]) -> dict[int, str]:
     """Names of the people among ``ids`` within the auditor's scope (one query); anyone else is
     left out, exactly as an id that names no one."""
     return {
-        u.pk: str(u)
+        u.pk: person_name(u)
         for u in people_choices(user)
         .filter(pk__in=ids or {NO_ID})
         .only("pk", "first_name", "last_name", "username")
@@ -297,6 +297,12 @@ def annotate(user: User, events: list[AuditEvent]) -> list[dict[str, Any]]:
     return rows
 
 
+def person_name(person: User) -> str:
+    """A person as people know them: their name, with the username they sign in with."""
+    full = person.get_full_name()
+    return f"{full} ({person.username})" if full else person.username
+
+
 def person_label(user: User, person_id: int, events: list[AuditEvent]) -> str:
     """Whose trail this is: the person's name and agencies within the auditor's scope; otherwise the
     username their visible events recorded; otherwise "this person" (as for an id naming no one)."""
@@ -305,7 +311,7 @@ def person_label(user: User, person_id: int, events: list[AuditEvent]) -> str:
     if person is not None:
         memberships = person.memberships.select_related("agency")
         agencies = sorted({m.agency.name for m in memberships if scope is None or m.agency_id in scope})
-        return f"{person} ({', '.join(agencies)})" if agencies else str(person)
+        return f"{person_name(person)} of {', '.join(agencies)}" if agencies else person_name(person)
     if events:
         return events[0].actor_username or "this person"
     return "this person"

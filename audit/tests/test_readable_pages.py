@@ -45,7 +45,9 @@ def test_a_persons_trail_names_them_and_their_agency_not_their_id(world, signed_
         .content.decode()
     )
     # then the heading names the person and their agency, never a bare id
-    assert f"What {world.police_practitioner} (Northshire Police) has seen" in text
+    name = f"{world.police_practitioner.get_full_name()} (police_practitioner)"
+    assert f"What {name} of Northshire Police has seen" in text
+    assert f">{name}</a>" in text
     assert f"What {world.police_practitioner.pk} has seen" not in text
     # and the event reads in words, with the case's reference and the role by its label
     assert f"Consulted the case summary of {world.case.reference}" in text
