@@ -181,7 +181,7 @@ NO_ID = -1  # names nothing: an empty page still asks its one query per kind, so
 NO_UUID = uuid.UUID(int=0)
 
 
-def _people_in_scope(user: User, ids: set[int]) -> dict[int, str]:
+def people_in_scope(user: User, ids: set[int]) -> dict[int, str]:
     """Names of the people among ``ids`` within the auditor's scope (one query); anyone else is
     left out, exactly as an id that names no one."""
     return {
@@ -222,7 +222,7 @@ def labels(user: User, events: list[AuditEvent]) -> dict[str, dict[Any, str]]:
     return {
         "agencies": _agencies_in_scope(user, agency_ids),
         "cases": dict(cases.values_list("pk", "reference")),
-        "people": _people_in_scope(user, {e.actor_id for e in events if e.actor_id}),
+        "people": people_in_scope(user, {e.actor_id for e in events if e.actor_id}),
         "agreements": _agreements(user, {e.agreement_id for e in events if e.agreement_id}),
     }
 

@@ -111,8 +111,10 @@ def flags(request: HttpRequest) -> HttpResponse:
     """Patterns worth a look: bursts of distinct cases, unreviewed break-glass, attempts after revocation."""
     _auditor(request)
     denied = list(reading.denied_after_revocation(request.user)[:100])
+    bursts = reading.many_cases_flags(request.user)
+    names = reading.people_in_scope(request.user, {f.actor_id for f in bursts})
     context = {
-        "bursts": reading.many_cases_flags(request.user),
+        "bursts": [{"flag": f, "person": names.get(f.actor_id, f.actor_username)} for f in bursts],
         "glass": list(reading.break_glass_awaiting_review(request.user)[:100]),
         "denied": reading.annotate(request.user, denied),
     }

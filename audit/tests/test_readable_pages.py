@@ -171,3 +171,14 @@ def test_chain_status_reads_in_words(world, signed_in) -> None:
             r"Last verified on \d{2} \w{3} \d{4} at \d{2}:\d{2}: intact through event \d+\.", text
         )
         assert "awaiting sealing into the chain" in text
+
+
+def test_a_flagged_burst_names_an_in_scope_person(world, signed_in, settings) -> None:
+    # given a threshold of 2 distinct cases, and a police practitioner viewing two cases
+    settings.CONVENE_AUDIT_FLAG_DISTINCT_CASES = 2
+    consult(world.police_practitioner, world.case)
+    record_event(Op.CONSULT, actor=world.police_practitioner, case_id=uuid.uuid4(), role="practitioner")
+    # when the police auditor opens the flags
+    text = signed_in(world.police_auditor).get(reverse("audit:flags")).content.decode()
+    # then the burst names the person as people know them
+    assert f">{world.police_practitioner.get_full_name()} (police_practitioner)</a>" in text
