@@ -242,21 +242,27 @@ def _thing(object_type: str) -> str:
         return "a record"
 
 
-def describe(event: AuditEvent, case_reference: str) -> str:
-    """The event in words: "Consulted the case summary of CNV-…". Ids, names and counts only."""
+def describe_parts(event: AuditEvent) -> tuple[str, str]:
+    """The event in words around its case: ("Consulted the case summary", "") reads, with the case,
+    as "Consulted the case summary of CNV-…". Ids, names and counts only."""
     verb = VERBS.get(event.op, event.get_op_display())
     if event.op in INTRANSITIVE:
-        return verb
+        return verb, ""
     detail = event.detail if isinstance(event.detail, dict) else {}
     if event.object_type == "cases.Case" and not event.case_id and "list" in detail:
         count = detail.get("list")
-        return f"{verb} the case list (headers of {count} case{'' if count == 1 else 's'})"
+        return f"{verb} the case list (headers of {count} case{'' if count == 1 else 's'})", ""
     text = f"{verb} {_thing(event.object_type)}" if event.object_type else verb
-    if case_reference:
-        text += f" of {case_reference}"
+    after = ""
     if event.object_type == "meetings.AgendaItem" and detail.get("mode") == "summary":
-        text += " (executive summary only)"
-    return text
+        after = " (executive summary only)"
+    return text, after
+
+
+def describe(event: AuditEvent, case_reference: str) -> str:
+    """The event in words: "Consulted the case summary of CNV-…"."""
+    before, after = describe_parts(event)
+    return f"{before} of {case_reference}{after}" if case_reference else f"{before}{after}"
 
 
 def justification(event: AuditEvent, agreements: dict[Any, str]) -> str:
@@ -290,6 +296,7 @@ def annotate(user: User, events: list[AuditEvent]) -> list[dict[str, Any]]:
                 ),
                 "case_reference": reference,
                 "what": describe(e, reference),
+                "what_parts": describe_parts(e),
                 "why": justification(e, names["agreements"]),
                 "outcome": OUTCOMES.get(e.outcome, e.outcome.capitalize()),
             }
