@@ -65,7 +65,7 @@ THINGS: dict[str, str] = {
     "cases.Case": "the case summary",
     "cases.Action": "an action",
     "meetings.Meeting": "the meeting",
-    "meetings.AgendaItem": "the meeting item",
+    "meetings.AgendaItem": "the meeting minutes",
     "meetings.MinuteEntry": "the minutes",
     "meetings.Decision": "a decision",
     "meetings.Dissent": "a dissent",
@@ -252,11 +252,10 @@ def describe_parts(event: AuditEvent) -> tuple[str, str]:
     if event.object_type == "cases.Case" and not event.case_id and "list" in detail:
         count = detail.get("list")
         return f"{verb} the case list (headers of {count} case{'' if count == 1 else 's'})", ""
-    text = f"{verb} {_thing(event.object_type)}" if event.object_type else verb
-    after = ""
+    thing = _thing(event.object_type)
     if event.object_type == "meetings.AgendaItem" and detail.get("mode") == "summary":
-        after = " (executive summary only)"
-    return text, after
+        thing = "the meeting's executive summary"
+    return (f"{verb} {thing}" if event.object_type else verb), ""
 
 
 def describe(event: AuditEvent, case_reference: str) -> str:

@@ -3,6 +3,7 @@ name, refusals on a person's trail, pickers for filters, paging, and the chain's
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
@@ -182,3 +183,25 @@ def test_a_flagged_burst_names_an_in_scope_person(world, signed_in, settings) ->
     text = signed_in(world.police_auditor).get(reverse("audit:flags")).content.decode()
     # then the burst names the person as people know them
     assert f">{world.police_practitioner.get_full_name()} (police_practitioner)</a>" in text
+
+
+def test_a_meeting_consultation_reads_as_the_minutes_of_the_case(world, signed_in) -> None:
+    # given a police practitioner consulted a meeting item's minutes, and one its executive summary
+    for mode in ("minutes", "summary"):
+        record_event(
+            Op.CONSULT,
+            actor=world.police_practitioner,
+            agency=world.agencies["police"],
+            object_type="meetings.AgendaItem",
+            object_id=str(uuid.uuid4()),
+            case_id=world.case.pk,
+            justification="lead agency",
+            detail={"mode": mode},
+        )
+    # when the police auditor reads the case trail
+    text = signed_in(world.police_auditor).get(reverse("audit:case", args=[world.case.pk])).content.decode()
+    words = html.unescape(re.sub(r"<[^>]+>", "", text))
+    # then each reads in words, with no model name
+    assert f"Consulted the meeting minutes of {world.case.reference}" in words
+    assert f"Consulted the meeting's executive summary of {world.case.reference}" in words
+    assert "AgendaItem" not in text
