@@ -5,17 +5,17 @@ never read (so never decrypted) and never reaches a template. Each item whose co
 records a CONSULT event with the viewer's justification (DPA 2018 s62), unless the viewer's last
 consultation of that item since they signed in showed exactly the same thing: the live room re-fetches
 on every event, and a refresh that shows nothing new is not a new read (docs/audit.md). What was shown
-is compared by a digest of ids and versions only (``detail["shown"]``), never of values.
+is compared by a keyed digest of ids and versions (``detail["shown"]``), never by a value.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.crypto import salted_hmac
 
 from audit.models import AuditEvent, Op
 from audit.services import record_event
@@ -159,13 +159,17 @@ def present_item(
 
 
 def _action_key(row: dict[str, Any]) -> list[Any]:
-    """An action as shown, by id and the state of its shown fields (hashed below, never stored)."""
+    """An action as shown, by id and the state of its shown fields (it has no version); only the
+    keyed digest of it is stored, never these values."""
     return [row["id"], sorted((k, str(v)) for k, v in row.items() if k != "id")]
 
 
 def _digest(shown: list[Any]) -> str:
-    """What an item presentation showed, as a digest of ids, versions and field names."""
-    return hashlib.sha256(json.dumps(shown, default=str, sort_keys=True).encode()).hexdigest()[:32]
+    """What an item presentation showed, as a keyed digest (HMAC under a key derived from the secret
+    key) of ids, versions, field names and an action's shown state: it tells two showings apart and
+    cannot be checked against a guessed value by anyone reading the audit log."""
+    payload = json.dumps(shown, default=str, sort_keys=True)
+    return salted_hmac("convene.meetings.shown", payload, algorithm="sha256").hexdigest()[:32]
 
 
 def last_consulted(user: Any, items: list[AgendaItem]) -> dict[str, str]:
