@@ -87,3 +87,21 @@ def test_each_attendee_and_each_sign_in_is_recorded(world, signed_in) -> None:
     # then every one of those showings is a consultation of its own
     assert len(_consultations(world.probation_practitioner, item)) == 1
     assert len(_consultations(world.health_practitioner, item)) == 2
+
+
+def test_a_decision_recorded_in_the_room_makes_the_next_refresh_a_consultation(world, signed_in) -> None:
+    # given an attendee who has seen the room
+    meeting, item = _minuted(world)
+    client = signed_in(world.health_practitioner)
+    client.get(f"/meetings/{meeting.pk}/room/")
+    # when the chair records a decision and the room refreshes
+    services.do_record_decision(
+        item=item,
+        text="Refer to the stalking clinic.",
+        rationale="Contact is escalating.",
+        acting_user=world.police_chair,
+    )
+    client.get(f"/meetings/{meeting.pk}/room/")
+    client.get(f"/meetings/{meeting.pk}/room/")
+    # then the refresh that showed the decision is recorded, the one after it is not
+    assert len(_consultations(world.health_practitioner, item)) == 2
