@@ -10,23 +10,83 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from agencies.models import Agency, User
+from agencies.models import Agency, Role, User
 from core.errors import DomainError
 from core.parsing import is_whole_number
 from sharing import policy
-from sharing.models import BreakGlass
+from sharing.models import AgreementParty, BreakGlass, SharingAgreement
 
 from .models import AuditCheckpoint, AuditEvent, AuditVerification, Op
 from .services import pending_count
 
 PAGE_SIZE = 50
 SEEN_OPS = (Op.CONSULT, Op.DISCLOSE, Op.EXPORT, Op.BREAK_GLASS, Op.COMBINE)
+
+# How an event reads in words: the verb of its operation and the thing it was done to.
+VERBS: dict[str, str] = {
+    Op.COLLECT: "Recorded",
+    Op.ALTER: "Changed",
+    Op.CONSULT: "Consulted",
+    Op.DISCLOSE: "Disclosed",
+    Op.COMBINE: "Combined",
+    Op.ERASE: "Erased",
+    Op.SIGN_IN: "Signed in",
+    Op.SIGN_IN_FAILED: "Failed to sign in",
+    Op.SIGN_OUT: "Signed out",
+    Op.OTP_FAILED: "Failed the second factor",
+    Op.OTP_ENROLLED: "Enrolled a second factor",
+    Op.LOCKOUT: "Was locked out",
+    Op.PERMISSION_DENIED: "Permission denied: asked for",
+    Op.BREAK_GLASS: "Opened by break-glass",
+    Op.EXPORT: "Exported",
+    Op.TOKEN_ISSUED: "Was issued",
+    Op.TOKEN_REVOKED: "Revoked",
+    Op.KEY_ROTATION: "Rotated",
+    Op.AGREEMENT: "Changed",
+    Op.SHARE_GRANTED: "Granted",
+    Op.SHARE_REVOKED: "Revoked",
+    Op.MEMBERSHIP: "Changed",
+    Op.RETENTION: "Decided the retention of",
+    Op.LEGAL_HOLD: "Changed",
+    Op.AUDIT: "Operated on",
+}
+# Operations that need no object to read as a sentence.
+INTRANSITIVE = frozenset(
+    {Op.SIGN_IN, Op.SIGN_IN_FAILED, Op.SIGN_OUT, Op.OTP_FAILED, Op.OTP_ENROLLED, Op.LOCKOUT}
+)
+THINGS: dict[str, str] = {
+    "cases.Case": "the case summary",
+    "cases.Action": "an action",
+    "meetings.Meeting": "the meeting",
+    "meetings.AgendaItem": "the meeting minutes",
+    "meetings.MinuteEntry": "the minutes",
+    "meetings.Decision": "a decision",
+    "meetings.Dissent": "a dissent",
+    "meetings.Addendum": "an addendum",
+    "meetings.Attendee": "a meeting attendance",
+    "sharing.CaseShare": "a share",
+    "sharing.SharingAgreement": "an agreement",
+    "sharing.AgreementParty": "an agreement",
+    "sharing.BreakGlass": "break-glass access",
+    "sharing.Disclosure": "a disclosure",
+    "sharing.MatchNotice": "a match notice",
+    "audit.AuditEvent": "the audit log",
+    "audit.AuditSigningKey": "the audit signing key",
+    "agencies.User": "a person's account",
+    "agencies.Membership": "a membership",
+    "agencies.ApiToken": "an API token",
+    "keystore.DataKey": "a data key",
+    "email": "an email",
+}
+OUTCOMES = {"ok": "Done", "denied": "Refused"}
+ROLES: dict[str, str] = {str(value): str(label) for value, label in Role.choices}
 
 
 def _setting(name: str, default: int) -> int:
@@ -117,16 +177,53 @@ def page(
     return rows, (rows[-1].id if more and rows else None)
 
 
+NO_ID = -1  # names nothing: an empty page still asks its one query per kind, so counts stay constant
+NO_UUID = uuid.UUID(int=0)
+
+
+def people_in_scope(user: User, ids: set[int]) -> dict[int, str]:
+    """Names of the people among ``ids`` within the auditor's scope (one query); anyone else is
+    left out, exactly as an id that names no one."""
+    return {
+        u.pk: person_name(u)
+        for u in people_choices(user)
+        .filter(pk__in=ids or {NO_ID})
+        .only("pk", "first_name", "last_name", "username")
+    }
+
+
+def _agreements(user: User, ids: set[Any]) -> dict[Any, str]:
+    """Titles of the agreements among ``ids`` that one of the auditor's agencies is party to."""
+    qs = SharingAgreement.objects.filter(pk__in=ids or {NO_UUID})
+    scope = policy.audit_scope_agency_ids(user)
+    if scope is not None:
+        qs = qs.filter(
+            Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope))
+        )
+    return {
+        pk: f"{title} ({reference})" for pk, title, reference in qs.values_list("pk", "title", "reference")
+    }
+
+
+def _agencies_in_scope(user: User, ids: set[int]) -> dict[int, str]:
+    scope = policy.audit_scope_agency_ids(user)
+    qs = Agency.objects.filter(pk__in=(ids if scope is None else ids & set(scope)) or {NO_ID})
+    return dict(qs.values_list("pk", "name"))
+
+
 def labels(user: User, events: list[AuditEvent]) -> dict[str, dict[Any, str]]:
-    """Agency names and case references for a page of events: two queries whatever the page size.
-    A case the auditor may not name (policy.audit_cases_visible_to) keeps its bare id, as a case that
-    does not exist does."""
+    """Names for a page of events, a constant number of queries whatever the page size: agencies and
+    people within the auditor's scope (policy.audit_scope_agency_ids), case references of the cases
+    they may name (policy.audit_cases_visible_to) and titles of agreements their agencies are party
+    to. Anything else keeps what the event itself recorded, as a name that does not exist would."""
     agency_ids = {e.actor_agency_id for e in events if e.actor_agency_id}
     case_ids = {e.case_id for e in events if e.case_id}
-    cases = policy.audit_cases_visible_to(user).filter(pk__in=case_ids)
+    cases = policy.audit_cases_visible_to(user).filter(pk__in=case_ids or {NO_UUID})
     return {
-        "agencies": dict(Agency.objects.filter(pk__in=agency_ids).values_list("pk", "name")),
+        "agencies": _agencies_in_scope(user, agency_ids),
         "cases": dict(cases.values_list("pk", "reference")),
+        "people": people_in_scope(user, {e.actor_id for e in events if e.actor_id}),
+        "agreements": _agreements(user, {e.agreement_id for e in events if e.agreement_id}),
     }
 
 
@@ -136,16 +233,94 @@ def case_reference(user: User, case_id: uuid.UUID) -> str:
     return reference.first() or str(case_id)
 
 
+def _thing(object_type: str) -> str:
+    if object_type in THINGS:
+        return THINGS[object_type]
+    try:
+        return f"a {apps.get_model(object_type)._meta.verbose_name}"
+    except (LookupError, ValueError):
+        return "a record"
+
+
+def describe_parts(event: AuditEvent) -> tuple[str, str]:
+    """The event in words around its case: ("Consulted the case summary", "") reads, with the case,
+    as "Consulted the case summary of CNV-…". Ids, names and counts only."""
+    verb = VERBS.get(event.op, event.get_op_display())
+    if event.op in INTRANSITIVE:
+        return verb, ""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    if event.object_type == "cases.Case" and not event.case_id and "list" in detail:
+        count = detail.get("list")
+        return f"{verb} the case list (headers of {count} case{'' if count == 1 else 's'})", ""
+    thing = _thing(event.object_type)
+    if event.object_type == "meetings.AgendaItem" and detail.get("mode") == "summary":
+        thing = "the meeting's executive summary"
+    return (f"{verb} {thing}" if event.object_type else verb), ""
+
+
+def describe(event: AuditEvent, case_reference: str) -> str:
+    """The event in words: "Consulted the case summary of CNV-…"."""
+    before, after = describe_parts(event)
+    return f"{before} of {case_reference}{after}" if case_reference else f"{before}{after}"
+
+
+def justification(event: AuditEvent, agreements: dict[Any, str]) -> str:
+    """Why, in words: the agreement by its name where the auditor's agencies are party to it."""
+    if event.justification == "lead agency":
+        return "Their agency leads the case"
+    agreement = agreements.get(event.agreement_id) if event.agreement_id else None
+    if agreement is None:
+        return event.justification
+    if event.justification.startswith("break-glass"):
+        return f"Break-glass access under {agreement}"
+    if event.justification.startswith("share"):
+        return f"Shared with their agency under {agreement}"
+    return f"{event.justification} (under {agreement})"
+
+
 def annotate(user: User, events: list[AuditEvent]) -> list[dict[str, Any]]:
     names = labels(user, events)
-    return [
-        {
-            "event": e,
-            "agency": names["agencies"].get(e.actor_agency_id, ""),
-            "case_reference": names["cases"].get(e.case_id, str(e.case_id) if e.case_id else ""),
-        }
-        for e in events
-    ]
+    rows = []
+    for e in events:
+        reference = names["cases"].get(e.case_id, str(e.case_id) if e.case_id else "")
+        person = names["people"].get(e.actor_id) if e.actor_id else None
+        rows.append(
+            {
+                "event": e,
+                "person": person or e.actor_username or "system",
+                "in_scope": person is not None,
+                "role": ROLES.get(e.actor_role, e.actor_role.replace("_", " ").capitalize()),
+                "agency": names["agencies"].get(
+                    e.actor_agency_id, "another agency" if e.actor_agency_id else ""
+                ),
+                "case_reference": reference,
+                "what": describe(e, reference),
+                "what_parts": describe_parts(e),
+                "why": justification(e, names["agreements"]),
+                "outcome": OUTCOMES.get(e.outcome, e.outcome.capitalize()),
+            }
+        )
+    return rows
+
+
+def person_name(person: User) -> str:
+    """A person as people know them: their name, with the username they sign in with."""
+    full = person.get_full_name()
+    return f"{full} ({person.username})" if full else person.username
+
+
+def person_label(user: User, person_id: int, events: list[AuditEvent]) -> str:
+    """Whose trail this is: the person's name and agencies within the auditor's scope; otherwise the
+    username their visible events recorded; otherwise "this person" (as for an id naming no one)."""
+    scope = policy.audit_scope_agency_ids(user)
+    person = people_choices(user).filter(pk=person_id).first()
+    if person is not None:
+        memberships = person.memberships.select_related("agency")
+        agencies = sorted({m.agency.name for m in memberships if scope is None or m.agency_id in scope})
+        return f"{person_name(person)} of {', '.join(agencies)}" if agencies else person_name(person)
+    if events:
+        return events[0].actor_username or "this person"
+    return "this person"
 
 
 def case_trail(user: Any, case_id: uuid.UUID) -> QuerySet[AuditEvent]:
@@ -154,8 +329,9 @@ def case_trail(user: Any, case_id: uuid.UUID) -> QuerySet[AuditEvent]:
 
 
 def person_trail(user: Any, person_id: int) -> QuerySet[AuditEvent]:
-    """What this person has seen."""
-    return policy.audit_events_visible_to(user).filter(actor_id=person_id, op__in=SEEN_OPS)
+    """What this person has seen, and what they were refused."""
+    refused = Q(op=Op.PERMISSION_DENIED) | Q(outcome="denied")
+    return policy.audit_events_visible_to(user).filter(Q(op__in=SEEN_OPS) | refused, actor_id=person_id)
 
 
 def activity(user: Any, days: int = 30) -> list[tuple[str, int]]:
@@ -239,6 +415,20 @@ class ChainStatus:
     pending: int
 
 
+def chain_summary(status: ChainStatus) -> str:
+    """The chain's state in words, with the last verification's time and outcome."""
+    last = status.last_verification
+    if last is None:
+        verified = "The chain has never been verified."
+    else:
+        when = f"{timezone.localtime(last.ran_at):%d %b %Y at %H:%M}"
+        if last.ok:
+            verified = f"Last verified on {when}: intact through event {last.verified_through_seq}."
+        else:
+            verified = f"Last verified on {when}: verification FAILED ({last.message or 'no reason given'})."
+    return f"{verified} Newest events: {status.pending} awaiting sealing into the chain."
+
+
 def chain_status() -> ChainStatus:
     return ChainStatus(
         AuditVerification.objects.order_by("-ran_at").first(),
@@ -248,8 +438,27 @@ def chain_status() -> ChainStatus:
 
 
 def people_choices(user: Any) -> QuerySet[User]:
+    """The people an auditor may pick and name: members (past or present) of their agencies."""
     scope = policy.audit_scope_agency_ids(user)
     qs = User.objects.all()
     if scope is not None:
         qs = qs.filter(memberships__agency_id__in=scope).distinct()
     return qs.order_by("username")
+
+
+def agency_choices(user: Any) -> QuerySet[Agency]:
+    """The agencies an auditor may pick: their own (every agency for an operator)."""
+    scope = policy.audit_scope_agency_ids(user)
+    qs = Agency.objects.all() if scope is None else Agency.objects.filter(pk__in=scope)
+    return qs.order_by("name")
+
+
+def agreement_choices(user: Any) -> QuerySet[SharingAgreement]:
+    """The agreements an auditor may pick: those one of their agencies is party to."""
+    scope = policy.audit_scope_agency_ids(user)
+    qs = SharingAgreement.objects.all()
+    if scope is not None:
+        qs = qs.filter(
+            Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope))
+        )
+    return qs.order_by("title")

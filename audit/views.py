@@ -1,5 +1,6 @@
 """Auditor pages: thin views over audit.reading. Auditors only (policy.can_view_audit); anyone else
-gets 404. No page shows case content: only references, ids, category names, ops and justifications."""
+gets 404. No page shows case content: events in words, with the names of people, agencies, cases and
+agreements within the auditor's scope, category names and justifications."""
 
 from __future__ import annotations
 
@@ -48,8 +49,12 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "error": error,
         "rows": reading.annotate(request.user, events),
         "next_before": next_before,
+        "paged": bool(request.GET.get("before")),
         "ops": Op.choices,
-        "status": reading.chain_status(),
+        "people": reading.people_choices(request.user).only("pk", "first_name", "last_name", "username"),
+        "agencies": reading.agency_choices(request.user).only("pk", "name"),
+        "agreements": reading.agreement_choices(request.user).only("pk", "title", "reference"),
+        "chain": reading.chain_summary(reading.chain_status()),
     }
     return render(request, "audit/event_list.html", context, status=400 if error else 200)
 
@@ -61,7 +66,13 @@ def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     events, next_before = reading.page(reading.case_trail(request.user, case_id), request.GET.get("before"))
     rows = reading.annotate(request.user, events)
     reference = reading.case_reference(request.user, case_id)
-    context = {"rows": rows, "next_before": next_before, "reference": reference, "case_id": case_id}
+    context = {
+        "rows": rows,
+        "next_before": next_before,
+        "paged": bool(request.GET.get("before")),
+        "reference": reference,
+        "case_id": case_id,
+    }
     return render(request, "audit/case_trail.html", context)
 
 
@@ -70,11 +81,11 @@ def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
     """What this person has seen."""
     _auditor(request)
     events, next_before = reading.page(reading.person_trail(request.user, user_id), request.GET.get("before"))
-    username = events[0].actor_username if events else str(user_id)
     context = {
         "rows": reading.annotate(request.user, events),
         "next_before": next_before,
-        "username": username,
+        "paged": bool(request.GET.get("before")),
+        "person": reading.person_label(request.user, user_id, events),
     }
     return render(request, "audit/person_trail.html", context)
 
@@ -100,8 +111,10 @@ def flags(request: HttpRequest) -> HttpResponse:
     """Patterns worth a look: bursts of distinct cases, unreviewed break-glass, attempts after revocation."""
     _auditor(request)
     denied = list(reading.denied_after_revocation(request.user)[:100])
+    bursts = reading.many_cases_flags(request.user)
+    names = reading.people_in_scope(request.user, {f.actor_id for f in bursts})
     context = {
-        "bursts": reading.many_cases_flags(request.user),
+        "bursts": [{"flag": f, "person": names.get(f.actor_id, f.actor_username)} for f in bursts],
         "glass": list(reading.break_glass_awaiting_review(request.user)[:100]),
         "denied": reading.annotate(request.user, denied),
     }
@@ -111,7 +124,8 @@ def flags(request: HttpRequest) -> HttpResponse:
 @require_safe
 def chain_status(request: HttpRequest) -> HttpResponse:
     _auditor(request)
-    return render(request, "audit/status.html", {"status": reading.chain_status()})
+    status = reading.chain_status()
+    return render(request, "audit/status.html", {"status": status, "chain": reading.chain_summary(status)})
 
 
 @require_safe

@@ -2,17 +2,22 @@
 
 Templates only ever see these plain structures: a field the policy does not give the viewer is
 never read (so never decrypted) and never reaches a template. Each item whose content is shown
-records a CONSULT event with the viewer's justification (DPA 2018 s62).
+records a CONSULT event with the viewer's justification (DPA 2018 s62), unless the viewer's last
+consultation of that item since they signed in showed exactly the same thing: the live room re-fetches
+on every event, and a refresh that shows nothing new is not a new read (docs/audit.md). What was shown
+is compared by a keyed digest of ids and versions (``detail["shown"]``), never by a value.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.crypto import salted_hmac
 
-from audit.models import Op
+from audit.models import AuditEvent, Op
 from audit.services import record_event
 from cases.models import Action
 from core.pdf import Section
@@ -68,7 +73,13 @@ def _case_label(view: ItemView, item: AgendaItem) -> str:
 
 
 def present_item(
-    user: Any, meeting: Meeting, item: AgendaItem, view: ItemView, *, audit: bool = True
+    user: Any,
+    meeting: Meeting,
+    item: AgendaItem,
+    view: ItemView,
+    *,
+    audit: bool = True,
+    last_shown: dict[str, str] | None = None,
 ) -> ItemPresentation:
     out = ItemPresentation(item=item, view=view, is_current=meeting.current_item_id == item.pk)
     out.label = _case_label(view, item)
@@ -82,11 +93,13 @@ def present_item(
         out.notice = NOT_SHARED_TEXT
         return out
     shown_categories = {"C10"}
+    shown: list[Any] = [view.mode, item.pk, item.version]
     entry = MinuteEntry.objects.filter(item=item).first()
     if entry is not None:
         names = policy.minute_fields(view, entry)
         out.minutes = _pick(entry, names, ("body", "victim_safety_minutes", "executive_summary"))
         out.minutes_version = entry.version
+        shown.append(["minutes", entry.pk, entry.version, sorted(out.minutes)])
         if "victim_safety_minutes" in names:
             shown_categories.add("C7")
     if view.mode == "minutes":
@@ -105,6 +118,7 @@ def present_item(
                 for d in decision.dissents.all()
             ]
             out.decisions.append(row)
+            shown.append(["decision", decision.pk, sorted(row), [d.pk for d in decision.dissents.all()]])
         actions = Action.objects.filter(case_id=item.case_id, meeting=meeting.pk).select_related(
             "owner", "agency"
         )
@@ -114,6 +128,9 @@ def present_item(
         ]
         if out.actions or out.carried:
             shown_categories.add("C5")
+        shown.append(
+            ["actions", [_action_key(r) for r in out.actions], [_action_key(r) for r in out.carried]]
+        )
         for addendum in Addendum.objects.filter(item=item).select_related("created_by", "item__case"):
             names = policy.minute_fields(view, addendum)
             if names:
@@ -121,7 +138,9 @@ def present_item(
                     {"text": addendum.text, "by": str(addendum.created_by), "at": addendum.created_at}
                 )
                 shown_categories.add(addendum.category)
-    if audit:
+                shown.append(["addendum", addendum.pk])
+    digest = _digest([*shown, sorted(shown_categories)])
+    if audit and (last_shown is None or last_shown.get(str(item.pk)) != digest):
         access = view.access
         record_event(
             Op.CONSULT,
@@ -133,8 +152,48 @@ def present_item(
             justification=access.justification if access else "meeting attendee (executive summary)",
             share_id=access.share_ids[0] if access and access.share_ids else None,
             agreement_id=access.agreement_ids[0] if access and access.agreement_ids else None,
-            detail={"meeting": str(meeting.pk), "mode": view.mode},
+            detail={"meeting": str(meeting.pk), "mode": view.mode, "shown": digest},
         )
+        if last_shown is not None:
+            last_shown[str(item.pk)] = digest
+    return out
+
+
+def _action_key(row: dict[str, Any]) -> list[Any]:
+    """An action as shown, by id and the state of its shown fields (it has no version); only the
+    keyed digest of it is stored, never these values."""
+    return [row["id"], sorted((k, str(v)) for k, v in row.items() if k != "id")]
+
+
+def _digest(shown: list[Any]) -> str:
+    """What an item presentation showed, as a keyed digest (HMAC under a key derived from the secret
+    key) of ids, versions, field names and an action's shown state: it tells two showings apart and
+    cannot be checked against a guessed value by anyone reading the audit log."""
+    payload = json.dumps(shown, default=str, sort_keys=True)
+    return salted_hmac("convene.meetings.shown", payload, algorithm="sha256").hexdigest()[:32]
+
+
+def last_consulted(user: Any, items: list[AgendaItem]) -> dict[str, str]:
+    """The digest of what each item showed this user at their last consultation of it since they
+    signed in (one query). An item without one is recorded at its next showing."""
+    since = getattr(user, "last_login", None)
+    if since is None or not items:
+        return {}
+    rows = (
+        AuditEvent.objects.filter(
+            op=Op.CONSULT,
+            actor_id=user.pk,
+            object_type=AgendaItem._meta.label,
+            object_id__in=[str(i.pk) for i in items],
+            occurred_at__gte=since,
+        )
+        .order_by("-id")
+        .values_list("object_id", "detail")[: 20 * len(items)]
+    )
+    out: dict[str, str] = {}
+    for object_id, detail in rows:
+        if object_id not in out:
+            out[object_id] = str((detail or {}).get("shown", ""))
     return out
 
 
@@ -144,9 +203,10 @@ def _agency(user: Any, meeting: Meeting) -> Any:
 
 
 def present_agenda(user: Any, meeting: Meeting, *, audit: bool = True) -> list[ItemPresentation]:
+    visible = list(policy.agenda_items_visible_to(user, meeting))
+    last_shown = last_consulted(user, [item for item, _ in visible]) if audit else None
     return [
-        present_item(user, meeting, item, view, audit=audit)
-        for item, view in policy.agenda_items_visible_to(user, meeting)
+        present_item(user, meeting, item, view, audit=audit, last_shown=last_shown) for item, view in visible
     ]
 
 

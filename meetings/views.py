@@ -25,7 +25,7 @@ from sharing import policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Decision, Meeting, MeetingStatus
-from .presenters import executive_summaries, minutes_sections, present_agenda, present_item
+from .presenters import executive_summaries, last_consulted, minutes_sections, present_agenda, present_item
 
 
 # --- access helpers -------------------------------------------------------------------------
@@ -166,7 +166,11 @@ def item_fragment(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     item = _item(meeting, item_id)
     view = policy.agenda_item_view(request.user, meeting, item)
-    presented = present_item(request.user, meeting, item, view)
+    if view is None:
+        raise Http404("No such meeting.")
+    presented = present_item(
+        request.user, meeting, item, view, last_shown=last_consulted(request.user, [item])
+    )
     return render(
         request,
         "meetings/_item.html",
