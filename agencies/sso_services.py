@@ -113,6 +113,9 @@ def do_configure_identity_provider(
 ) -> AgencyIdentityProvider:
     """Create or change the agency's provider. ``version`` is None only when there is none yet."""
     clean = check_provider_settings(agency, settings)
+    # the agency's row first: two admins saving its first provider at once queue here, and the second
+    # then finds the first's provider (and is asked for its version) instead of hitting the unique index
+    Agency.objects.select_for_update().filter(pk=agency.pk).first()
     provider = AgencyIdentityProvider.objects.select_for_update().filter(agency=agency).first()
     created = provider is None
     if provider is None:

@@ -414,3 +414,52 @@ def test_finding_your_agency_by_email_never_puts_the_address_in_a_url(sso: Sso) 
         "/signin/sso/", {"email": "someone@northshire.police.uk", "csrfmiddlewaretoken": token}
     )
     assert found.status_code == 200 and found.context["found"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_configuring_the_first_provider_at_once_get_one_provider_and_a_conflict(
+    world: Any, settings: Any, tmp_path: Any
+) -> None:
+    import threading
+
+    from django.db import connections
+
+    from agencies.models import AgencyIdentityProvider
+
+    # Given two admins of Northshire Police saving the agency's first provider at the same moment
+    settings.CONVENE_OIDC_ALLOW_HTTP_LOOPBACK = False
+    settings.CONVENE_OIDC_SECRETS_DIR = tmp_path
+    (tmp_path / "northshire-police").mkdir()
+    (tmp_path / "northshire-police" / "client-secret").write_text("x")
+    police = world.agencies["police"]
+    values = dataclasses.asdict(
+        base.settings_for(base.Provider("c", "s", set(), issuer="https://login.example.org/northshire"))
+    )
+    barrier, outcomes = threading.Barrier(2), []
+
+    def save() -> None:
+        try:
+            barrier.wait(timeout=10)
+            do_configure_identity_provider(
+                agency=police,
+                settings=ProviderSettings(**values),
+                acting_user=world.police_admin,
+                version=None,
+            )
+            outcomes.append("saved")
+        except DomainError as exc:
+            outcomes.append(type(exc).__name__ + ":" + (exc.field or ""))
+        except Exception as exc:  # noqa: BLE001 - what the race raised is the finding
+            outcomes.append(type(exc).__name__)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=save) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Then one provider is saved and the other admin is told to reload (the version), never a 500
+    assert sorted(outcomes) == ["DomainError:version", "saved"], outcomes
+    assert AgencyIdentityProvider.objects.filter(agency=police).count() == 1
