@@ -16,6 +16,14 @@ POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgr
 REDIS = bool(os.environ.get("REDIS_URL"))
 
 
+FIGURE_DRILLS = {
+    "tests.drills.test_route_matrix",
+    "tests.drills.test_generated_api",
+    "tests.drills.test_hostile_input",
+    "tests.drills.test_faults",
+}
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         marker = item.get_closest_marker("django_db")
@@ -31,6 +39,10 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         if item.get_closest_marker("e2e"):
             # one xdist worker runs every browser journey, so they share one demo server
             item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif getattr(getattr(item, "module", None), "__name__", "") in FIGURE_DRILLS:
+            # a drill that counts what it tried for docs/security.md runs whole on one worker, so the
+            # figures it writes when its module ends are the whole module's
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
         if item.get_closest_marker("postgres") and not POSTGRES:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…"))
         if item.get_closest_marker("redis") and not REDIS:
