@@ -6,7 +6,9 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,9 +90,34 @@ def _prod_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_production_settings_pass_the_deploy_check_with_hsts_and_secure_cookies():
-    # given production settings with throwaway secrets
-    env = _prod_env(CONVENE_MASTER_KEYS="k1:" + "A" * 43)
+@pytest.fixture
+def runtime_database_urls(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, str]]:
+    """On PostgreSQL, the test databases as production reaches them: through a login role that is no
+    superuser and owns nothing (as the deploy check expects of the runtime role). Empty elsewhere."""
+    from django.db import connections
+
+    main, keys = connections["default"].settings_dict, connections["keystore"].settings_dict
+    if main["ENGINE"] != "django.db.backends.postgresql":
+        yield {}
+        return
+    role = f"convene_drill_{secrets.token_hex(4)}"
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+    try:
+
+        def url(settings: dict[str, Any]) -> str:
+            host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+            return f"postgres://{role}@{host}:{port}/{settings['NAME']}"
+
+        yield {"DATABASE_URL": url(main), "KEYSTORE_DATABASE_URL": url(keys)}
+    finally:
+        with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+            cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_production_settings_pass_the_deploy_check_with_hsts_and_secure_cookies(runtime_database_urls):
+    # given production settings with throwaway secrets, connected as a runtime role would be
+    env = _prod_env(CONVENE_MASTER_KEYS="k1:" + "A" * 43, **runtime_database_urls)
     # when Django's deploy check runs
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
