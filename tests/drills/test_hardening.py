@@ -91,30 +91,39 @@ def _prod_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def runtime_database_urls(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, str]]:
+def runtime_database_urls(django_db_setup: Any) -> Iterator[dict[str, str]]:
     """On PostgreSQL, the test databases as production reaches them: through a login role that is no
-    superuser and owns nothing (as the deploy check expects of the runtime role). Empty elsewhere."""
+    superuser and owns nothing (as the deploy check expects of the runtime role). Empty elsewhere.
+    (The role is made over a connection of its own: Django's may be in another test's async context.)"""
     from django.db import connections
 
     main, keys = connections["default"].settings_dict, connections["keystore"].settings_dict
     if main["ENGINE"] != "django.db.backends.postgresql":
         yield {}
         return
+    import psycopg
+
+    host, port = main["HOST"] or "127.0.0.1", main["PORT"] or 5432
     role = f"convene_drill_{secrets.token_hex(4)}"
-    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
-        cursor.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+
+    def admin() -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host=host, port=port, dbname=main["NAME"], user=main["USER"] or "postgres", autocommit=True
+        )
+
+    with admin() as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'.encode())
     try:
-
-        def url(settings: dict[str, Any]) -> str:
-            host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
-            return f"postgres://{role}@{host}:{port}/{settings['NAME']}"
-
-        yield {"DATABASE_URL": url(main), "KEYSTORE_DATABASE_URL": url(keys)}
+        yield {
+            "DATABASE_URL": f"postgres://{role}@{host}:{port}/{main['NAME']}",
+            "KEYSTORE_DATABASE_URL": f"postgres://{role}@{host}:{port}/{keys['NAME']}",
+        }
     finally:
-        with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
-            cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+        with admin() as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())
 
 
+@pytest.mark.django_db  # (so the test databases exist, to be reached as the runtime role)
 def test_production_settings_pass_the_deploy_check_with_hsts_and_secure_cookies(runtime_database_urls):
     # given production settings with throwaway secrets, connected as a runtime role would be
     env = _prod_env(CONVENE_MASTER_KEYS="k1:" + "A" * 43, **runtime_database_urls)
