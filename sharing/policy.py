@@ -809,13 +809,19 @@ def audit_cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
 
 
-def can_onboard_agencies(user: Any) -> bool:
-    """Operators (active superusers) create and deactivate agencies and invite their first admins."""
+def is_operator(user: Any) -> bool:
+    """Operators run the service itself: active superusers, signed in."""
     return bool(
-        getattr(user, "is_authenticated", False)
+        user is not None
+        and getattr(user, "is_authenticated", False)
         and getattr(user, "is_active", False)
         and getattr(user, "is_superuser", False)
     )
+
+
+def can_onboard_agencies(user: Any) -> bool:
+    """Operators create and deactivate agencies and invite their first admins."""
+    return is_operator(user)
 
 
 def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
@@ -830,7 +836,7 @@ def can_configure_sso(user: Any, agency: Agency | int) -> bool:
     """An agency's single sign-on (its OpenID provider) is set by its agency admins, or a superuser."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.AGENCY_ADMIN, agency)
+    return is_operator(user) or has_role(user, Role.AGENCY_ADMIN, agency)
 
 
 def provider_may_sign_in(user: Any, agency: Agency | int) -> bool:
@@ -1253,10 +1259,5 @@ def _is_uuid(text: str) -> bool:
 
 
 def can_view_operations(user: Any) -> bool:
-    """The operations page (scheduled jobs, failed or late runs) is for superusers only."""
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and getattr(user, "is_superuser", False)
-    )
+    """The operations page (scheduled jobs, failed or late runs) is for operators only."""
+    return is_operator(user)
