@@ -44,11 +44,22 @@ def roles_of(user_id: int) -> set[str]:
     return set(Membership.objects.active().filter(user_id=user_id).values_list("role", flat=True))
 
 
-def email_mode_for(user_id: int, kind: str) -> str:
-    chosen = NotificationPreference.objects.filter(user_id=user_id, kind=kind).values_list("email", flat=True)
-    for mode in chosen:
-        return str(mode)
-    return default_mode(kind, roles_of(user_id))
+def email_modes_for(user_ids: Iterable[int], kind: str) -> dict[int, str]:
+    """Each person's email mode for this kind: their own choice, else their roles' default (two queries)."""
+    ids = set(user_ids)
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id__in=ids, kind=kind).values_list("user_id", "email")
+    )
+    roles: dict[int, set[str]] = {user_id: set() for user_id in ids}
+    if ids - set(chosen):
+        for user_id, role in (
+            Membership.objects.active().filter(user_id__in=ids - set(chosen)).values_list("user_id", "role")
+        ):
+            roles[user_id].add(role)
+    return {
+        user_id: str(chosen[user_id]) if user_id in chosen else default_mode(kind, roles[user_id])
+        for user_id in ids
+    }
 
 
 def preferences_for(user: User) -> dict[str, str]:
@@ -95,18 +106,26 @@ def do_notify(
     from .tasks import send_immediate_email
 
     skip = {u for u in exclude if u is not None}
+    recipients = [(u, a) for u, a in sorted(set(audience)) if u not in skip]
     made: list[Notification] = []
     now = timezone.now()
     with transaction.atomic():
-        for user_id, agency_id in sorted(set(audience)):
-            if user_id in skip:
+        ids = {u for u, _ in recipients}
+        # what the loop needs about every recipient, in three queries whatever the audience's size
+        already = (
+            set(
+                Notification.objects.filter(recipient_id__in=ids, dedupe_key=dedupe_key).values_list(
+                    "recipient_id", flat=True
+                )
+            )
+            if dedupe_key
+            else set()
+        )
+        modes = email_modes_for(ids, kind)
+        for user_id, agency_id in recipients:
+            if user_id in already:
                 continue
-            if (
-                dedupe_key
-                and Notification.objects.filter(recipient_id=user_id, dedupe_key=dedupe_key).exists()
-            ):
-                continue
-            mode = email_mode_for(user_id, kind)
+            mode = modes[user_id]
             try:
                 with transaction.atomic():  # a racing run made the same keyed notice: keep theirs
                     notification = Notification.objects.create(
