@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "notifications",
+    "bench",  # manage.py seed_large (no models)
 ]
 
 MIDDLEWARE = [
