@@ -23,7 +23,7 @@ from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
 from core.parsing import is_whole_number, posted
-from sharing import policy
+from sharing import copies, policy
 
 from . import choices as c
 from . import forms, reading
@@ -302,7 +302,7 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     membership = policy.primary_membership(request.user, access.agency_id)
-    return pdf.issue(
+    return copies.issue(
         title=f"Case summary: {data['reference']}",
         filename=f"case-{case.pk}.pdf",
         user=cast(User, request.user),  # access_case answered: a signed-in member

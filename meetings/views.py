@@ -18,10 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from agencies.models import Agency, Membership, User
 from audit.models import Op
 from audit.services import record_event
-from core import pdf
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
-from sharing import policy
+from sharing import copies, policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Decision, Meeting, MeetingStatus
@@ -476,7 +475,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
         signed = f"Signed off by {meeting.signed_off_by} on {signed_at}"
     else:
         signed = "Not yet signed off"
-    return pdf.issue(
+    return copies.issue(
         title=f"Minutes: {meeting.title} ({when})",
         filename=f"minutes-{meeting.pk}.pdf",
         user=cast(User, request.user),  # an attendee: a signed-in member

@@ -10,7 +10,7 @@ from django.utils import timezone
 from cases import choices as c
 from cases.services import do_add_action
 from core.categories import Category, Level
-from core.dashboard import dashboard_context
+from home.dashboard import dashboard_context
 from sharing import policy
 from tests.world import make_case
 
