@@ -1,7 +1,8 @@
 """Writing, sealing, checkpointing and verifying the audit log.
 
 ``record_event`` is called by every do_* service inside its transaction: if the audit write fails,
-the action fails with it. It takes names and ids only; callers never pass a sensitive value.
+the action fails with it. It takes names and ids only; callers never pass a sensitive value. The
+caller hands over the actor and the actor's agency: audit imports no domain app and looks nothing up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -49,8 +50,13 @@ from .models import (
     Op,
 )
 
-if TYPE_CHECKING:
-    from agencies.models import Agency
+
+class ActorAgency(Protocol):
+    """The actor's agency as record_event needs it: the caller hands it over (audit looks nothing up)."""
+
+    @property
+    def pk(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
@@ -64,7 +70,7 @@ def record_event(
     op: str,
     *,
     actor: Any = None,
-    agency: Agency | None = None,
+    agency: ActorAgency | None = None,
     role: str = "",
     obj: Model | None = None,
     object_type: str = "",
@@ -108,46 +114,6 @@ def record_event(
         )
         AuditPending.objects.create(event_id=event.id)
     return event
-
-
-def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
-    """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
-
-    ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
-    A forbidden case and a case id that does not exist are recorded alike, with the same queries, so
-    the refusal costs the same either way and its timing does not tell the two apart; only a malformed
-    id (not a UUID) records nothing. The event notes whether the user's agency once held a share of the
-    case that has since been revoked, so the auditor's "attempts after a share was revoked" flag needs
-    no further lookup. Never raises for a malformed id; stores only ids.
-    """
-    import uuid
-
-    from sharing import policy
-    from sharing.models import CaseShare
-
-    try:
-        case_uuid = uuid.UUID(str(case_id))
-    except ValueError:
-        return None
-    membership = policy.primary_membership(user)
-    agency_ids = policy.agency_ids(user)
-    revoked = list(
-        CaseShare.objects.filter(case_id=case_uuid, agency_id__in=agency_ids, revoked_at__isnull=False)
-        .order_by("-revoked_at")
-        .values_list("pk", flat=True)[:1]
-    )
-    return record_event(
-        Op.PERMISSION_DENIED,
-        actor=user,
-        agency=membership.agency if membership else None,
-        role=membership.role if membership else "",
-        object_type="cases.Case",
-        object_id=str(case_uuid),
-        case_id=case_uuid,
-        share_id=revoked[0] if revoked else None,
-        outcome="denied",
-        detail={"surface": surface[:100], "after_revocation": bool(revoked)},
-    )
 
 
 # --- signing keys ---------------------------------------------------------------------------
