@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell (sha256sum requirements.lock 2>/dev/null || 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format typecheck migrate seed bench bench-tiny lock clean
+.PHONY: install run test lint imports format typecheck migrate seed bench bench-tiny lock clean
 
 $(STAMP): requirements.lock
 	@test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: install
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory imports
+
+## make imports: the import contracts (pyproject.toml [tool.importlinter]; docs/architecture.md)
+imports: install
+	@$(BIN)/lint-imports --no-cache
 
 format: install
 	@$(BIN)/ruff format .
