@@ -91,6 +91,7 @@ from sharing.policy.grants import (
 )
 from sharing.policy.identity import (
     CONTENT_ROLES,
+    Viewer,
     agency_ids,
     content_agencies,
     forget,
@@ -184,6 +185,7 @@ __all__ = [
     "NOMINAL_CATEGORIES",
     "NOMINAL_FIELDS",
     "VIEW_CASE_CODENAME",
+    "Viewer",
     "access_case",
     "administered_agency_ids",
     "agency_ids",

@@ -18,7 +18,7 @@ from cases.models import Case
 from core.categories import ALL_CATEGORIES, FULL_ACCESS, Level
 from sharing.models import CaseGroupObjectPermission, CaseShare
 from sharing.policy.grants import _cap, _live_break_glass, _party_levels, _view_permission_q
-from sharing.policy.identity import _cache, _content_memberships
+from sharing.policy.identity import Viewer, _cache, _content_memberships, _person_id
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Access:
         return f"share {shares} under agreement {','.join(self.agreement_refs)}"
 
 
-def case_access(user: Any, case: Case, at: datetime | None = None) -> Access | None:
+def case_access(user: Viewer, case: Case, at: datetime | None = None) -> Access | None:
     """How this user may see this case now, or None. The rule every other form mirrors.
 
     Cached on the user for the request when ``at`` is not given.
@@ -84,7 +84,7 @@ def case_access(user: Any, case: Case, at: datetime | None = None) -> Access | N
     return result
 
 
-def _case_access(user: Any, case: Case, at: datetime) -> Access | None:
+def _case_access(user: Viewer, case: Case, at: datetime) -> Access | None:
     mine = _content_memberships(user)
     if not mine:
         return None
@@ -134,7 +134,7 @@ def _case_access(user: Any, case: Case, at: datetime) -> Access | None:
         )
     glass = (
         _live_break_glass(at)
-        .filter(case_id=case.pk, user_id=user.pk, agency_id__in=own)
+        .filter(case_id=case.pk, user_id=_person_id(user), agency_id__in=own)
         .select_related("agreement")
         .order_by("-expires_at")
         .first()
@@ -158,11 +158,11 @@ def _case_access(user: Any, case: Case, at: datetime) -> Access | None:
     return None
 
 
-def can_view_case(user: Any, case: Case, at: datetime | None = None) -> bool:
+def can_view_case(user: Viewer, case: Case, at: datetime | None = None) -> bool:
     return case_access(user, case, at) is not None
 
 
-def access_case(user: Any, pk: Any, queryset: QuerySet[Case] | None = None) -> tuple[Case, Access]:
+def access_case(user: Viewer, pk: Any, queryset: QuerySet[Case] | None = None) -> tuple[Case, Access]:
     """Fetch a case the user may see, with their access; Http404 whether it is missing or forbidden."""
     try:
         case_uuid = uuid.UUID(str(pk))

@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
 from agencies.models import Agency, Role, User
 from cases.models import Case
 from sharing.models import CaseShare
-from sharing.policy.identity import agency_ids, has_role
+from sharing.policy.identity import Viewer, agency_ids, has_role
 
 if TYPE_CHECKING:
     from lifecycle.models import LegalHold
 
 
-def lifecycle_agency_ids(user: Any) -> frozenset[int]:
+def lifecycle_agency_ids(user: Viewer) -> frozenset[int]:
     """Agencies whose retention, holds and erasures this user manages (DPOs and agency admins)."""
     return agency_ids(user, [Role.DPO, Role.AGENCY_ADMIN])
 
 
-def can_manage_retention(user: Any, agency: Agency | int) -> bool:
+def can_manage_retention(user: Viewer, agency: Agency | int) -> bool:
     """Review, retain and erase what the agency controls: its DPO or agency admin."""
     return has_role(user, Role.DPO, agency) or has_role(user, Role.AGENCY_ADMIN, agency)
 
 
-def can_handle_sar(user: Any, agency: Agency | int) -> bool:
+def can_handle_sar(user: Viewer, agency: Agency | int) -> bool:
     """Subject access requests are answered by the agency's data-protection officer."""
     return has_role(user, Role.DPO, agency)
 
 
-def can_set_legal_hold(user: Any, case: Case) -> bool:
+def can_set_legal_hold(user: Viewer, case: Case) -> bool:
     """DPOs and admins of the lead agency, or of an agency the case is shared with (e.g. the CPS)."""
     mine = lifecycle_agency_ids(user)
     if case.erased_at is not None or not mine:

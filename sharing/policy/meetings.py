@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 
 from agencies.models import Membership, Role
 from sharing.policy.cases import Access, case_access
 from sharing.policy.fields import visible_fields
-from sharing.policy.identity import _cache, agency_ids, has_role, memberships
+from sharing.policy.identity import Viewer, _cache, _person_id, agency_ids, has_role, memberships
+
+if TYPE_CHECKING:
+    from meetings.models import AgendaItem, Attendee, Meeting
 
 
-def meeting_chair_memberships(user: Any) -> list[Membership]:
+def meeting_chair_memberships(user: Viewer) -> list[Membership]:
     """The memberships in which this user may schedule and chair case reviews."""
     return [m for m in memberships(user) if m.role == Role.CHAIR]
 
@@ -35,45 +38,47 @@ class ItemView:
         return self.mode in ("minutes", "summary")
 
 
-def meeting_attendee(user: Any, meeting: Any) -> Any:
+def meeting_attendee(user: Viewer, meeting: Meeting) -> Attendee | None:
     """The user's own attendee row for this meeting (None if not invited by name or no membership)."""
     if not memberships(user):
         return None
     cache = _cache(user)
     key = ("attendee", meeting.pk)
     if key not in cache:
-        cache[key] = meeting.attendees.filter(user_id=user.pk).select_related("agency").first()
-    return cache[key]
+        cache[key] = meeting.attendees.filter(user_id=_person_id(user)).select_related("agency").first()
+    attendee: Attendee | None = cache[key]
+    return attendee
 
 
-def can_view_meeting(user: Any, meeting: Any) -> bool:
+def can_view_meeting(user: Viewer, meeting: Meeting) -> bool:
     """Named attendees (and the chair) with an active membership in the agency they attend for."""
     attendee = meeting_attendee(user, meeting)
     return attendee is not None and attendee.agency_id in agency_ids(user)
 
 
-def can_chair_meeting(user: Any, meeting: Any) -> bool:
+def can_chair_meeting(user: Viewer, meeting: Meeting) -> bool:
     return meeting.chair_id == getattr(user, "pk", None) and has_role(
         user, Role.CHAIR, meeting.chair_agency_id
     )
 
 
-def meetings_visible_to(user: Any) -> QuerySet[Any]:
+def meetings_visible_to(user: Viewer) -> QuerySet[Meeting]:
     """Meetings the user attends by name, for an agency they are an active member of (one query)."""
     from meetings.models import Attendee, Meeting
 
     mine = agency_ids(user)
     if not mine:
         return Meeting.objects.none()
-    attends = Attendee.objects.filter(meeting_id=OuterRef("pk"), user_id=user.pk, agency_id__in=mine)
+    attends = Attendee.objects.filter(meeting_id=OuterRef("pk"), user_id=_person_id(user), agency_id__in=mine)
     return Meeting.objects.filter(Exists(attends))
 
 
-def agenda_item_view(user: Any, meeting: Any, item: Any) -> ItemView | None:
+def agenda_item_view(user: Viewer, meeting: Meeting, item: AgendaItem) -> ItemView | None:
     """What this user sees of one agenda item; None if they may not see the meeting at all."""
     if not can_view_meeting(user, meeting):
         return None
     attendee = meeting_attendee(user, meeting)
+    assert attendee is not None  # can_view_meeting found it
     if attendee.acknowledged_confidentiality_at is None:
         return ItemView("unacknowledged")
     if attendee.agency_id in {a.pk for a in item.excluded_agencies.all()}:
@@ -108,7 +113,7 @@ def room_event(event: dict[str, Any], *, sees_content: bool, meeting_wide: bool)
     return {key: value for key, value in event.items() if key not in ITEM_CONTENT_KEYS}
 
 
-def agenda_items_visible_to(user: Any, meeting: Any) -> list[tuple[Any, ItemView]]:
+def agenda_items_visible_to(user: Viewer, meeting: Meeting) -> list[tuple[AgendaItem, ItemView]]:
     """Every agenda item with what this user sees of it ([] if they may not see the meeting)."""
     if not can_view_meeting(user, meeting):
         return []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
@@ -18,7 +17,7 @@ from sharing.models import AgreementParty, MatchNotice, MatchNoticeStatus, Shari
 from sharing.policy.actions import can_edit_case, can_share_case
 from sharing.policy.cases import Access, case_access
 from sharing.policy.fields import visible_fields
-from sharing.policy.identity import agency_ids, content_agencies
+from sharing.policy.identity import Viewer, agency_ids, content_agencies
 from sharing.policy.querysets import cases_visible_to, cases_with_category_visible_to
 from sharing.policy.shares import shareable_agreements
 
@@ -33,7 +32,7 @@ def sees_nominal_in_full(access: Access, nominal: Nominal) -> bool:
     return visible_fields(access, nominal) >= NOMINAL_FIELDS
 
 
-def can_link_nominal(user: Any, nominal: Nominal) -> bool:
+def can_link_nominal(user: Viewer, nominal: Nominal) -> bool:
     """A new case may reuse an existing perpetrator record only if the user already sees that record
     in full through a case they may see now (linking would otherwise hand them what no agreement
     gave them). The queryset form, which the duplicate check uses, is ``nominals_linkable_by``."""
@@ -44,7 +43,7 @@ def can_link_nominal(user: Any, nominal: Nominal) -> bool:
     return False
 
 
-def nominals_linkable_by(user: Any, at: datetime | None = None) -> QuerySet[Nominal]:
+def nominals_linkable_by(user: Viewer, at: datetime | None = None) -> QuerySet[Nominal]:
     """The perpetrator records this user sees in full through a case they may see: the only
     duplicate-check matches shown to them, and the only ones a new case may be linked to.
 
@@ -75,7 +74,7 @@ def nominal_steward_id(nominal: Nominal) -> int | None:
     )
 
 
-def can_edit_nominal(user: Any, nominal: Nominal, case: Case) -> bool:
+def can_edit_nominal(user: Viewer, nominal: Nominal, case: Case) -> bool:
     """The lead agency of a case changes its perpetrator record only if it also leads the original
     case using it: a record two lead agencies share is never rewritten by the one that linked to it."""
     if case.nominal_id != nominal.pk or not can_edit_case(user, case):
@@ -99,7 +98,7 @@ def match_notice_holder_ids(referring_agency_id: int) -> dict[int, uuid.UUID]:
     return dict(rows)
 
 
-def match_notices_visible_to(user: Any) -> QuerySet[MatchNotice]:
+def match_notices_visible_to(user: Viewer) -> QuerySet[MatchNotice]:
     """Match notices for the chairs of the agency that (still) leads the matched case."""
     chairs_of = agency_ids(user, [Role.CHAIR])
     if not chairs_of:
@@ -119,7 +118,7 @@ def match_notice_agreements(notice: MatchNotice) -> QuerySet[SharingAgreement]:
     return shareable_agreements(notice.case).filter(Exists(referrer))
 
 
-def can_decide_match_notice(user: Any, notice: MatchNotice) -> bool:
+def can_decide_match_notice(user: Viewer, notice: MatchNotice) -> bool:
     """A chair of the holder decides an open notice: share the case with the referrer, or dismiss."""
     return (
         notice.status == MatchNoticeStatus.OPEN

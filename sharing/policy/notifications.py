@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
@@ -20,10 +20,14 @@ from sharing.policy.agreements import can_view_agreement
 from sharing.policy.audiences import user_ids_who_can_view
 from sharing.policy.break_glass import can_review_break_glass
 from sharing.policy.cases import can_view_case
-from sharing.policy.identity import CONTENT_ROLES, agency_ids
+from sharing.policy.identity import CONTENT_ROLES, Viewer, agency_ids
 from sharing.policy.lifecycle import can_handle_sar, can_manage_retention
 from sharing.policy.meetings import can_view_meeting
 from sharing.policy.nominals import match_notices_visible_to
+
+if TYPE_CHECKING:
+    from meetings.models import Meeting
+    from notifications.models import Notification
 
 Audience = set[tuple[int, int]]
 
@@ -64,7 +68,7 @@ def case_viewers_audience(case: Case, user_ids: Iterable[int]) -> Audience:
 
 
 def meeting_audience(
-    meeting: Any, agency_id: int | None = None, user_ids: Iterable[int] | None = None
+    meeting: Meeting, agency_id: int | None = None, user_ids: Iterable[int] | None = None
 ) -> Audience:
     """Named attendees who may open the meeting (optionally of one agency, or only these people)."""
     rows = meeting.attendees.filter(user__isnull=False)
@@ -108,7 +112,7 @@ def match_notice_audience(notice: MatchNotice) -> Audience:
     return _members([notice.holder_agency_id], [Role.CHAIR])
 
 
-def notifications_visible_to(user: Any) -> QuerySet[Any]:
+def notifications_visible_to(user: Viewer) -> QuerySet[Notification]:
     """A person's own notifications, for the agencies they still work for (nobody reads another's;
     a membership that ended takes its notices with it)."""
     from notifications.models import Notification
@@ -120,7 +124,7 @@ def notifications_visible_to(user: Any) -> QuerySet[Any]:
     )
 
 
-def notification_target(user: Any, notification: Any) -> str | None:
+def notification_target(user: Viewer, notification: Notification) -> str | None:
     """Where following the notification leads, asked again now; None if the user may not open it."""
     from django.urls import reverse
 

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.models import Agency, Membership, Role, User
 from cases.models import Case
 from sharing.models import BreakGlass, CaseShare
-from sharing.policy.identity import agency_ids, has_role, is_operator
+from sharing.policy.identity import Viewer, _person_id, agency_ids, has_role, is_operator
+
+if TYPE_CHECKING:
+    from audit.models import AuditEvent
 
 
-def can_view_audit(user: Any) -> bool:
+def can_view_audit(user: Viewer) -> bool:
     """Auditors see the audit log (and no case content)."""
     return bool(agency_ids(user, [Role.AUDITOR]))
 
 
-def audit_scope_agency_ids(user: Any) -> frozenset[int] | None:
+def audit_scope_agency_ids(user: Viewer) -> frozenset[int] | None:
     """Auditors see events of their own agencies' people and cases; None means every agency."""
     if getattr(user, "is_superuser", False):
         return None
     return agency_ids(user, [Role.AUDITOR])
 
 
-def audit_events_visible_to(user: Any) -> QuerySet[Any]:
+def audit_events_visible_to(user: Viewer) -> QuerySet[AuditEvent]:
     """Audit events an auditor may read: by their agencies' people, or about their agencies' cases."""
     from audit.models import AuditEvent
 
@@ -54,27 +57,27 @@ def audit_cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.filter(Q(lead_agency_id__in=scope) | Q(Exists(shared)) | Q(Exists(glass)))
 
 
-def can_onboard_agencies(user: Any) -> bool:
+def can_onboard_agencies(user: Viewer) -> bool:
     """Operators create and deactivate agencies and invite their first admins."""
     return is_operator(user)
 
 
-def can_manage_memberships(user: Any, agency: Agency | int) -> bool:
+def can_manage_memberships(user: Viewer, agency: Agency | int) -> bool:
     return has_role(user, Role.AGENCY_ADMIN, agency)
 
 
-def administered_agency_ids(user: Any) -> frozenset[int]:
+def administered_agency_ids(user: Viewer) -> frozenset[int]:
     return agency_ids(user, [Role.AGENCY_ADMIN])
 
 
-def can_configure_sso(user: Any, agency: Agency | int) -> bool:
+def can_configure_sso(user: Viewer, agency: Agency | int) -> bool:
     """An agency's single sign-on (its OpenID provider) is set by its agency admins, or a superuser."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return is_operator(user) or has_role(user, Role.AGENCY_ADMIN, agency)
 
 
-def provider_may_sign_in(user: Any, agency: Agency | int) -> bool:
+def provider_may_sign_in(user: Viewer, agency: Agency | int) -> bool:
     """Whether this agency's single sign-on provider may sign this person in (and link them).
 
     Only an active person whose every current role is in this agency, and who is neither a
@@ -88,10 +91,10 @@ def provider_may_sign_in(user: Any, agency: Agency | int) -> bool:
     if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
         return False
     agency_id = agency.pk if isinstance(agency, Agency) else agency
-    held = set(Membership.objects.active().filter(user_id=user.pk).values_list("agency_id", flat=True))
-    return held == {agency_id}
+    held = Membership.objects.active().filter(user_id=_person_id(user)).values_list("agency_id", flat=True)
+    return set(held) == {agency_id}
 
 
-def can_view_operations(user: Any) -> bool:
+def can_view_operations(user: Viewer) -> bool:
     """The operations page (scheduled jobs, failed or late runs) is for operators only."""
     return is_operator(user)

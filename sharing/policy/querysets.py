@@ -12,13 +12,13 @@ from cases.models import Case
 from core.categories import Level
 from sharing.models import AgreementParty, CaseGroupObjectPermission, CaseShare, CaseVisibility
 from sharing.policy.grants import _cap, _live_break_glass, _view_permission_q
-from sharing.policy.identity import _content_memberships, content_agencies, memberships
+from sharing.policy.identity import Viewer, _content_memberships, _person_id, content_agencies, memberships
 
 # The order of every case list, newest first: ``listed_at`` is what ``cases_visible_to`` annotates.
 LIST_ORDER = ("-listed_at", "-id")
 
 
-def _visible_q(user: Any, at: datetime | None) -> Q:
+def _visible_q(user: Viewer, at: datetime | None) -> Q:
     """The exact rule, as SQL: lead, or a live share with its guardian grant, or live break-glass.
 
     ``at=None`` means now; then the break-glass arm is left out for a user whose memberships lookup
@@ -36,17 +36,19 @@ def _visible_q(user: Any, at: datetime | None) -> Q:
         share = CaseShare.objects.live(when).filter(case_id=OuterRef("pk"), agency_id=agency_id)
         rule |= Q(Exists(share.filter(Exists(grant))))
     if at is not None or _may_have_break_glass(user):
-        glass = _live_break_glass(when).filter(case_id=OuterRef("pk"), user_id=user.pk, agency_id__in=own)
+        glass = _live_break_glass(when).filter(
+            case_id=OuterRef("pk"), user_id=_person_id(user), agency_id__in=own
+        )
         rule |= Q(Exists(glass))
     return rule
 
 
-def _may_have_break_glass(user: Any) -> bool:
+def _may_have_break_glass(user: Viewer) -> bool:
     """Whether the memberships lookup saw an unexpired break-glass row of this user's."""
     return any(getattr(m, "holds_break_glass", True) for m in memberships(user))
 
 
-def cases_visible_to(user: Any, at: datetime | None = None) -> QuerySet[Case]:
+def cases_visible_to(user: Viewer, at: datetime | None = None) -> QuerySet[Case]:
     """Every case the user may see, as one SQL query, annotated ``listed_at`` for ``LIST_ORDER``.
 
     The exact rule is ``_visible_q``; the candidate rows (``CaseVisibility``) only narrow where it is
@@ -66,13 +68,13 @@ def cases_visible_to(user: Any, at: datetime | None = None) -> QuerySet[Case]:
     return visible.filter(Exists(candidates)).annotate(listed_at=F("created_at"))
 
 
-def shared_with_my_agency(user: Any) -> QuerySet[Case]:
+def shared_with_my_agency(user: Viewer) -> QuerySet[Case]:
     own = content_agencies(user)
     return cases_visible_to(user).exclude(lead_agency_id__in=own)
 
 
 def cases_with_category_visible_to(
-    user: Any, category: str, minimum: int = Level.SUMMARY, at: datetime | None = None
+    user: Viewer, category: str, minimum: int = Level.SUMMARY, at: datetime | None = None
 ) -> QuerySet[Case]:
     """Visible cases where the user's access gives at least ``minimum`` of ``category`` — the queryset
     form of ``case_access(user, case).level(category) >= minimum`` (for dashboards' aggregates, e.g.
@@ -98,7 +100,7 @@ def cases_with_category_visible_to(
         by_case.setdefault(case_id, []).append((agency_id, agreement_id, list(categories or [])))
     glasses = list(
         _live_break_glass(at)
-        .filter(user_id=user.pk, agency_id__in=own)
+        .filter(user_id=_person_id(user), agency_id__in=own)
         .exclude(case__lead_agency_id__in=own)
         .order_by("case_id", "-expires_at")
         .values_list("case_id", "agency_id", "agreement_id")

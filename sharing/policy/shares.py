@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Exists, OuterRef, QuerySet
 
 from cases.models import Case
 from sharing.models import AgreementParty, CaseShare, SharingAgreement
 from sharing.policy.cases import case_access
+from sharing.policy.identity import Viewer
 
 
-def shares_visible_to(user: Any, case: Case) -> QuerySet[CaseShare]:
+def shares_visible_to(user: Viewer, case: Case) -> QuerySet[CaseShare]:
     """The lead agency sees every share of its case; a partner sees only its own agency's shares."""
     access = case_access(user, case)
     if access is None:
@@ -22,7 +21,7 @@ def shares_visible_to(user: Any, case: Case) -> QuerySet[CaseShare]:
     return shares.filter(agency_id__in=access.own_agency_ids)
 
 
-def can_view_shares(user: Any, case: Case) -> bool:
+def can_view_shares(user: Viewer, case: Case) -> bool:
     return case_access(user, case) is not None
 
 
