@@ -10,12 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency
-from audit.models import Op
 from core.errors import DomainError
 
 from .. import choices as c
 from ..models import Case, RiskAssessment
-from .plumbing import _bump_case, _choice, _lock_case, _not_future, _record, broadcast_case_changed
+from .plumbing import (
+    _choice,
+    _finish_change,
+    _lock_case,
+    _not_future,
+)
 
 SDASH_RISK = {"standard": c.RiskLevel.LOW, "medium": c.RiskLevel.MEDIUM, "high": c.RiskLevel.HIGH}
 SASH_RISK = {"low": c.RiskLevel.LOW, "moderate": c.RiskLevel.MEDIUM, "high": c.RiskLevel.HIGH}
@@ -107,7 +111,5 @@ def do_record_assessment(
     )
     Case.objects.filter(pk=case.pk).update(risk_level=newest or "")
     case.risk_level = newest or ""
-    _bump_case(case)
-    _record(Op.COLLECT, obj=assessment, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "assessment", assessment.pk)
+    _finish_change(assessment, case=case, agency=agency, acting_user=acting_user, kind="assessment")
     return assessment

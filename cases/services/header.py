@@ -8,20 +8,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency
-from audit.models import Op
-from audit.services import record_event
 from core.errors import DomainError
 
 from .. import choices as c
 from ..models import Case
 from .plumbing import (
-    _categories,
     _check_version,
     _choice,
     _lock_case,
-    _record,
-    _save_changes,
-    broadcast_case_changed,
+    _save_change,
 )
 from .records import validate_case_fields
 
@@ -52,11 +47,15 @@ def do_update_case(
 
         if not Membership.objects.active().filter(user=owner, agency_id=case.lead_agency_id).exists():
             raise DomainError("The case owner must be a member of the lead agency.", field="owner")
-    changed = _save_changes(case, changes)
-    _record(
-        Op.ALTER, obj=case, case=case, agency=agency, acting_user=acting_user, fields=changed or ["version"]
+    _save_change(
+        case,
+        case=case,
+        agency=agency,
+        acting_user=acting_user,
+        kind="case",
+        changes=changes,
+        if_unchanged="version",
     )
-    broadcast_case_changed(case, "case", case.pk)
     return case
 
 
@@ -89,15 +88,14 @@ def do_change_case_status(
         )
     else:
         changes.update(closure_reason="", closed_at=None)
-    changed = _save_changes(case, changes)
-    record_event(
-        Op.ALTER,
-        actor=acting_user,
+    # the status always differs (no transition leads to itself), so the change names its fields
+    _save_change(
+        case,
+        case=case,
         agency=agency,
-        obj=case,
-        case_id=case.pk,
-        categories=_categories(case, changed),
-        detail={"fields": sorted(changed), "status": to},
+        acting_user=acting_user,
+        kind="status",
+        changes=changes,
+        detail={"status": to},
     )
-    broadcast_case_changed(case, "status", case.pk)
     return case

@@ -8,22 +8,19 @@ from typing import Any
 from django.db import transaction
 
 from agencies.models import Agency
-from audit.models import Op
-from audit.services import record_event
 from core.errors import DomainError
 
 from .. import choices as c
 from ..models import Breach, Case, Condition, Order, OrderEvent
 from .plumbing import (
-    _bump_case,
     _categories,
     _check_version,
     _choice,
+    _finish_change,
     _not_future,
-    _record,
+    _save_change,
     _save_changes,
     _text,
-    broadcast_case_changed,
 )
 
 SPO_TYPES = frozenset({c.OrderType.SPO, c.OrderType.INTERIM_SPO})
@@ -108,10 +105,7 @@ def do_add_order(*, case: Case, agency: Agency, acting_user: Any, values: dict[s
     values = {"status": c.OrderStatus.IN_FORCE, "court": "", "until_further_order": False, **values}
     validate_order(values)
     order = Order(case=case, owner_agency=agency, created_by=acting_user, **values)
-    order.save()
-    _bump_case(case)
-    _record(Op.COLLECT, obj=order, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "order", order.pk)
+    _save_change(order, case=case, agency=agency, acting_user=acting_user, kind="order")
     return order
 
 
@@ -126,13 +120,15 @@ def do_update_order(
     merged = {name: getattr(order, name) for name in ORDER_FIELDS} | dict(changes)
     validate_order(merged)
     changes = dict(changes, notification_due_on=merged["notification_due_on"])
-    changed = _save_changes(order, changes)
-    case = order.case
-    _bump_case(case)
-    _record(
-        Op.ALTER, obj=order, case=case, agency=agency, acting_user=acting_user, fields=changed or ["status"]
+    _save_change(
+        order,
+        case=order.case,
+        agency=agency,
+        acting_user=acting_user,
+        kind="order",
+        changes=changes,
+        if_unchanged="status",
     )
-    broadcast_case_changed(case, "order", order.pk)
     return order
 
 
@@ -178,10 +174,9 @@ def do_add_order_event(
             raise DomainError("An order cannot end before it starts.", field="new_ends_on")
         changes.update(ends_on=new_ends_on, until_further_order=False)
     _save_changes(order, changes)
-    case = order.case
-    _bump_case(case)
-    _record(Op.COLLECT, obj=event, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "order", order.pk)
+    _finish_change(
+        event, case=order.case, agency=agency, acting_user=acting_user, kind="order", object_id=order.pk
+    )
     return event
 
 
@@ -209,23 +204,19 @@ def do_add_condition(
         exclusion_zone=exclusion_zone or None,
         electronic_monitoring=bool(electronic_monitoring),
     )
-    condition.save()
-    case = order.case
-    _bump_case(case)
     fields = (
         ["text"]
         + (["exclusion_zone"] if exclusion_zone else [])
         + (["protected_persons"] if protected_persons else [])
     )
-    record_event(
-        Op.COLLECT,
-        actor=acting_user,
+    _save_change(
+        condition,
+        case=order.case,
         agency=agency,
-        obj=condition,
-        case_id=case.pk,
+        acting_user=acting_user,
+        kind="condition",
         categories=_categories(condition, fields),
     )
-    broadcast_case_changed(case, "condition", condition.pk)
     return condition
 
 
@@ -258,9 +249,5 @@ def do_record_breach(
         action_taken=action_taken or None,
         outcome=(outcome or "")[:200],
     )
-    breach.save()
-    case = order.case
-    _bump_case(case)
-    _record(Op.COLLECT, obj=breach, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "breach", breach.pk)
+    _save_change(breach, case=order.case, agency=agency, acting_user=acting_user, kind="breach")
     return breach

@@ -9,21 +9,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.models import Agency
-from audit.models import Op
 from core.errors import ConflictError, DomainError
 from notifications import services as notifications
 
 from .. import choices as c
 from ..models import Action, ActionUpdate, Case, RiskManagementPlan
 from .plumbing import (
-    _bump_case,
     _check_version,
     _choice,
+    _finish_change,
     _lock_case,
-    _record,
-    _save_changes,
+    _save_change,
     _text,
-    broadcast_case_changed,
 )
 
 
@@ -103,9 +100,9 @@ def do_save_plan(
             "Someone else saved the plan at the same moment. Reload to see their version.",
             current_version=current + 1,
         ) from exc
-    _bump_case(case)
-    _record(Op.COLLECT, obj=plan, case=case, agency=agency, acting_user=acting_user, number=plan.number)
-    broadcast_case_changed(case, "plan", plan.pk)
+    _finish_change(
+        plan, case=case, agency=agency, acting_user=acting_user, kind="plan", detail={"number": plan.number}
+    )
     return plan
 
 
@@ -147,10 +144,7 @@ def do_add_action(
         due_on=due_on,
         meeting=meeting,
     )
-    action.save()
-    _bump_case(case)
-    _record(Op.COLLECT, obj=action, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "action", action.pk)
+    _save_change(action, case=case, agency=agency, acting_user=acting_user, kind="action")
     notifications.notify_action_assigned(action, acting_user)
     return action
 
@@ -177,13 +171,15 @@ def do_update_action(
         changes["due_on"] = due_on
     if not changes:
         raise DomainError("Change the status or the due date.", field="status")
-    changed = _save_changes(action, changes)
-    case = action.case
-    _bump_case(case)
-    _record(
-        Op.ALTER, obj=action, case=case, agency=agency, acting_user=acting_user, fields=changed or ["status"]
+    _save_change(
+        action,
+        case=action.case,
+        agency=agency,
+        acting_user=acting_user,
+        kind="action",
+        changes=changes,
+        if_unchanged="status",
     )
-    broadcast_case_changed(case, "action", action.pk)
     return action
 
 
@@ -191,9 +187,7 @@ def do_update_action(
 def do_add_action_update(*, action: Action, agency: Agency, acting_user: Any, text: str) -> ActionUpdate:
     text = _text(text, "text", "Write the update.", 5000)
     update = ActionUpdate(action=action, owner_agency=agency, created_by=acting_user, text=text)
-    update.save()
-    case = action.case
-    _bump_case(case)
-    _record(Op.COLLECT, obj=update, case=case, agency=agency, acting_user=acting_user)
-    broadcast_case_changed(case, "action", action.pk)
+    _save_change(
+        update, case=action.case, agency=agency, acting_user=acting_user, kind="action", object_id=action.pk
+    )
     return update

@@ -7,6 +7,7 @@ the data categories touched, and tell the case's live audience (ids and version 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agencies.models import Agency
+from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
@@ -101,18 +103,82 @@ def _save_changes(obj: Any, changes: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _record(
-    op: str, *, obj: Any, case: Case, agency: Agency, acting_user: Any, fields: Any = None, **detail: Any
+def _finish_change(
+    obj: Any,
+    *,
+    case: Case,
+    agency: Agency,
+    acting_user: Any,
+    kind: str,
+    op: str = Op.COLLECT,
+    fields: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    detail: dict[str, Any] | None = None,
+    object_id: Any = None,
 ) -> None:
+    """The tail of every change to a case record, once the record is written.
+
+    Raise the case's version (not when the record is the case itself: its own save raised it),
+    write the audit row (the data categories touched: those given, else those of the fields
+    named, else the record's own; the fields named, and any other detail, in the row's detail),
+    and tell the case's live audience on commit (``kind`` and the record's id, or ``object_id``).
+    """
+    if obj is not case:
+        _bump_case(case)
+    if fields:
+        detail = {"fields": sorted(fields), **(detail or {})}
     record_event(
         op,
         actor=acting_user,
         agency=agency,
         obj=obj,
         case_id=case.pk,
-        categories=_categories(obj, fields),
-        detail={"fields": sorted(fields)} if fields else (detail or None),
+        categories=list(categories) if categories is not None else _categories(obj, fields),
+        detail=detail or None,
     )
+    broadcast_case_changed(case, kind, obj.pk if object_id is None else object_id)
+
+
+def _save_change(
+    obj: Any,
+    *,
+    case: Case,
+    agency: Agency,
+    acting_user: Any,
+    kind: str,
+    changes: dict[str, Any] | None = None,
+    if_unchanged: str = "",
+    categories: Sequence[str] | None = None,
+    detail: dict[str, Any] | None = None,
+    object_id: Any = None,
+) -> list[str]:
+    """Save a record, then finish the change (``_finish_change``); return the fields changed.
+
+    Without ``changes`` the record is new: saved and audited as collected. With ``changes`` the
+    fields that differ are written with the record's version raised, and audited as altered,
+    naming them (blind indexes left out: they follow the fields they index), or naming
+    ``if_unchanged`` when nothing differed.
+    """
+    if changes is None:
+        obj.save()
+        changed: list[str] = []
+        op, fields = Op.COLLECT, None
+    else:
+        changed = [name for name in _save_changes(obj, changes) if not name.endswith("_index")]
+        op, fields = Op.ALTER, changed or [if_unchanged]
+    _finish_change(
+        obj,
+        case=case,
+        agency=agency,
+        acting_user=acting_user,
+        kind=kind,
+        op=op,
+        fields=fields,
+        categories=categories,
+        detail=detail,
+        object_id=object_id,
+    )
+    return changed
 
 
 def _not_future(value: date | None, field: str, what: str) -> None:

@@ -19,7 +19,7 @@ from keystore.keyring import create_data_key
 from .. import choices as c
 from ..identifiers import person_name_index
 from ..models import Case, Nominal, Note, Referral, Victim
-from .plumbing import _bump_case, broadcast_case_changed, new_reference
+from .plumbing import _save_change, new_reference
 
 
 @dataclass
@@ -155,12 +155,9 @@ def do_add_victim(
         advocate=advocate,
         name_index=person_name_index(name, "victim.name"),
     )
-    victim.save()
-    _bump_case(case)
-    record_event(
-        Op.COLLECT, actor=acting_user, agency=agency, obj=victim, case_id=case.pk, categories=["C7", "C8"]
+    _save_change(
+        victim, case=case, agency=agency, acting_user=acting_user, kind="victim", categories=["C7", "C8"]
     )
-    broadcast_case_changed(case, "victim", victim.pk)
     return victim
 
 
@@ -182,10 +179,5 @@ def do_add_note(
     note = Note(
         case=case, owner_agency=agency, created_by=acting_user, body=body, category=category, basis=basis
     )
-    note.save()
-    _bump_case(case)
-    record_event(
-        Op.COLLECT, actor=acting_user, agency=agency, obj=note, case_id=case.pk, categories=[category]
-    )
-    broadcast_case_changed(case, "note", note.pk)
+    _save_change(note, case=case, agency=agency, acting_user=acting_user, kind="note", categories=[category])
     return note

@@ -15,13 +15,12 @@ from ..identifiers import name_dob_index, nhs_index, person_name_index, pnc_inde
 from ..models import Case, Nominal, Referral, Victim
 from .nominals import NominalInput, _names, validate_nominal
 from .plumbing import (
-    _bump_case,
     _check_version,
     _choice,
-    _record,
+    _finish_change,
+    _save_change,
     _save_changes,
     _text,
-    broadcast_case_changed,
 )
 
 
@@ -54,16 +53,15 @@ def do_update_nominal(
     changed = [f for f in _save_changes(nominal, changes) if not f.endswith("_index")]
     users = list(Case.objects.filter(nominal_id=nominal.pk, erased_at__isnull=True).exclude(pk=case.pk))
     for using in [case, *users]:
-        _bump_case(using)
-        _record(
-            Op.ALTER,
-            obj=nominal,
+        _finish_change(
+            nominal,
             case=using,
             agency=agency,
             acting_user=acting_user,
+            kind="nominal",
+            op=Op.ALTER,
             fields=changed or ["names"],
         )
-        broadcast_case_changed(using, "nominal", nominal.pk)
     return nominal
 
 
@@ -106,13 +104,15 @@ def do_update_victim(
     for name in ("contact", "address", "area", "routines", "workplace", "vulnerabilities"):
         if name in changes:
             changes[name] = changes[name] or None
-    changed = [f for f in _save_changes(victim, changes) if f != "name_index"]
-    case = victim.case
-    _bump_case(case)
-    _record(
-        Op.ALTER, obj=victim, case=case, agency=agency, acting_user=acting_user, fields=changed or ["name"]
+    _save_change(
+        victim,
+        case=victim.case,
+        agency=agency,
+        acting_user=acting_user,
+        kind="victim",
+        changes=changes,
+        if_unchanged="name",
     )
-    broadcast_case_changed(case, "victim", victim.pk)
     return victim
 
 
@@ -131,16 +131,13 @@ def do_record_screening(
     _choice(outcome, c.ScreeningOutcome.values, "outcome", "Choose the screening outcome.")
     if outcome == c.ScreeningOutcome.ADVICE_ONLY and not (advice_given or "").strip():
         raise DomainError("Record the advice given.", field="advice_given")
-    changed = _save_changes(referral, {"outcome": outcome, "advice_given": advice_given or None})
-    case = referral.case
-    _bump_case(case)
-    _record(
-        Op.ALTER,
-        obj=referral,
-        case=case,
+    _save_change(
+        referral,
+        case=referral.case,
         agency=agency,
         acting_user=acting_user,
-        fields=changed or ["outcome"],
+        kind="referral",
+        changes={"outcome": outcome, "advice_given": advice_given or None},
+        if_unchanged="outcome",
     )
-    broadcast_case_changed(case, "referral", referral.pk)
     return referral
