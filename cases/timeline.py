@@ -6,23 +6,25 @@ breaches, and the reviews and decisions of the meetings that discussed the case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.safestring import SafeString
 
 from core import charts
 from meetings.models import AgendaItem, Decision
 from sharing import policy
 
-from .models import Breach, Order, Referral, RiskAssessment
+from .models import Breach, Case, Order, Referral, RiskAssessment
 
 
-def case_timeline_events(access: object, case: object) -> list[charts.TimelineEvent]:
+def case_timeline_events(access: policy.Access, case: Case) -> list[charts.TimelineEvent]:
     """The dated events of one case that this access may see, field by field (``policy.visible_fields``):
     referral, risk assessments, orders, breaches, reviews and decisions. No encrypted value is read:
     labels are built from dates, kinds and levels only. Six queries, whatever the case holds."""
     events: list[charts.TimelineEvent] = []
 
     def sees(obj: object, name: str) -> bool:
-        return name in policy.visible_fields(access, obj)  # type: ignore[arg-type]
+        return name in policy.visible_fields(access, obj)
 
     for referral in Referral.objects.filter(case=case):
         if sees(referral, "received_on"):
@@ -45,11 +47,12 @@ def case_timeline_events(access: object, case: object) -> list[charts.TimelineEv
     return events
 
 
-def _review_events(access: object, case: object, sees: object) -> list[charts.TimelineEvent]:
-    agency_id = getattr(access, "agency_id", None)
+def _review_events(
+    access: policy.Access, case: Case, sees: Callable[[object, str], bool]
+) -> list[charts.TimelineEvent]:
     items = list(
         AgendaItem.objects.filter(case=case, meeting__status__in=["in_progress", "signed_off"])
-        .exclude(excluded_agencies__id=agency_id)
+        .exclude(excluded_agencies__id=access.agency_id)
         .select_related("meeting")
     )
     events = [
@@ -57,19 +60,18 @@ def _review_events(access: object, case: object, sees: object) -> list[charts.Ti
         for i in items
     ]
     for decision in Decision.objects.filter(item__in=items).select_related("item__meeting"):
-        if sees(decision, "kind"):  # type: ignore[operator]
+        if sees(decision, "kind"):
             label = decision.get_kind_display()
-            if decision.to_level and sees(decision, "to_level"):  # type: ignore[operator]
+            if decision.to_level and sees(decision, "to_level"):
                 label += f": MAPPA level {decision.to_level}"
             events.append(charts.TimelineEvent(decision.item.meeting.scheduled_for.date(), "decision", label))
     return events
 
 
-def case_timeline(access: object, case: object) -> SafeString:
+def case_timeline(access: policy.Access, case: Case) -> SafeString:
     """The case timeline picture (with its table) for a case page: ``{% case_timeline case access %}``."""
-    reference = getattr(case, "reference", "")
     return charts.timeline(
-        title=f"Case {reference}: timeline",
+        title=f"Case {case.reference}: timeline",
         events=case_timeline_events(access, case),
         chart_id="case-timeline",
     )
