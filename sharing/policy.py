@@ -1261,3 +1261,54 @@ def _is_uuid(text: str) -> bool:
 def can_view_operations(user: Any) -> bool:
     """The operations page (scheduled jobs, failed or late runs) is for operators only."""
     return is_operator(user)
+
+
+# ==== issue 15 (h5): access decisions moved here from the surfaces ===========================
+# Each rule was written in a view, API view, consumer or lifecycle dispatcher; the surfaces now
+# ask these. Per-instance answers, restricted querysets (``*_visible_to``) and the fetch-or-404
+# forms (``access_*``); tests/test_policy_parity.py checks each queryset against its instance rule.
+
+
+# --- opening a case -----------------------------------------------------------------------------
+def case_opening_membership(user: Any) -> Membership | None:
+    """The membership a user opens a case under (the lead agency): their first content role."""
+    return next((m for m in memberships(user) if m.role in CONTENT_ROLES), None)
+
+
+def can_open_case(user: Any) -> bool:
+    """Practitioners and chairs open cases, for the agency they hold that role in."""
+    return case_opening_membership(user) is not None
+
+
+# --- who may own an action on a case --------------------------------------------------------------
+def action_owner_agency_ids(case: Case) -> frozenset[int]:
+    """The lead agency and every agency the case is shared with now (a live share)."""
+    shared = CaseShare.objects.live().filter(case_id=case.pk).values_list("agency_id", flat=True)
+    return frozenset({case.lead_agency_id, *shared})
+
+
+def action_owners(case: Case) -> QuerySet[Membership]:
+    """Active practitioner and chair memberships in the agencies working on the case now."""
+    return (
+        Membership.objects.active()
+        .filter(agency_id__in=action_owner_agency_ids(case), role__in=CONTENT_ROLES)
+        .select_related("user", "agency")
+        .order_by("agency_id", "user_id", "pk")
+    )
+
+
+def can_own_action(user: Any, agency_id: int, case: Case) -> bool:
+    """May ``user`` own an action on ``case`` for ``agency_id``: a content role there, and the
+    agency leads the case or holds a live share of it."""
+    if agency_id not in action_owner_agency_ids(case):
+        return False
+    return (
+        Membership.objects.active()
+        .filter(user_id=getattr(user, "pk", None), agency_id=agency_id, role__in=CONTENT_ROLES)
+        .exists()
+    )
+
+
+def action_owner_membership(user: Any, case: Case) -> Membership | None:
+    """The membership an action assigned to ``user`` on ``case`` is owned under (None: not an owner)."""
+    return action_owners(case).filter(user_id=getattr(user, "pk", None)).first()

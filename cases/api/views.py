@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import Agency, User
+from core.errors import DomainError
 from core.pagination import KeysetPagination
 from core.parsing import optional_int
 from sharing import policy
@@ -121,9 +122,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         request=ser.CaseCreateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
     )
     def create(self, request: Request) -> Response:
-        membership = next(
-            (m for m in policy.memberships(request.user) if m.role in policy.CONTENT_ROLES), None
-        )
+        membership = policy.case_opening_membership(request.user)
         if membership is None:
             raise exceptions.PermissionDenied("Only practitioners and chairs open cases.")
         data = _valid(ser.CaseCreateSerializer, request)
@@ -344,6 +343,8 @@ class CaseViewSet(viewsets.GenericViewSet):
         data = _valid(ser.ActionSerializer, request)
         owner = get_object_or_404(User, pk=data["owner"])
         action_agency = get_object_or_404(Agency, pk=data["agency"])
+        if not policy.can_own_action(owner, action_agency.pk, case):
+            raise DomainError("Choose someone in an agency working on this case.", field="owner")
         item = s.do_add_action(
             case=case,
             agency=agency,
