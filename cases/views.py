@@ -477,7 +477,7 @@ def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    victim = Victim.objects.filter(pk=victim_id, case=case).first()
+    victim = case.victims.filter(pk=victim_id).first()
     if victim is None:
         from django.http import Http404
 
@@ -615,7 +615,7 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    action = Action.objects.filter(pk=action_id, case=case).first()
+    action = case.actions.filter(pk=action_id).first()
     if action is None:
         from django.http import Http404
 
@@ -652,7 +652,7 @@ def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order
     from django.http import Http404
 
     case, _ = _lead(request, pk)
-    order = Order.objects.filter(pk=order_id, case=case).first()
+    order = case.orders.filter(pk=order_id).first()
     if order is None:
         raise Http404
     return case, order

@@ -935,9 +935,9 @@ def can_break_glass(user: Any, case: Case) -> bool:
 
 
 def can_review_break_glass(user: Any, glass: BreakGlass) -> bool:
-    """The lead agency's chairs and the auditors of the lead agency review break-glass use."""
-    if glass.reviewed_at is not None:
-        return False
+    """The lead agency's chairs and auditors review break-glass use, once, and never their own."""
+    if glass.reviewed_at is not None or _own_break_glass(user, glass):
+        return False  # nobody reviews their own emergency access
     lead = glass.case.lead_agency_id
     return has_role(user, Role.CHAIR, lead) or has_role(user, Role.AUDITOR, lead)
 
@@ -949,16 +949,12 @@ def break_glass_reviewer_agencies(user: Any) -> frozenset[int]:
 
 def break_glass_review_queue(user: Any) -> QuerySet[BreakGlass]:
     """Break-glass uses waiting for review by this user (lead agency chair or auditor)."""
-    return BreakGlass.objects.filter(
-        case__lead_agency_id__in=break_glass_reviewer_agencies(user), reviewed_at__isnull=True
-    )
+    return break_glass_queue(user, "pending")
 
 
 def break_glass_reviewed_by_my_agencies(user: Any) -> QuerySet[BreakGlass]:
     """Break-glass uses already reviewed, on cases led by the agencies this user reviews for."""
-    return BreakGlass.objects.filter(
-        case__lead_agency_id__in=break_glass_reviewer_agencies(user), reviewed_at__isnull=False
-    )
+    return break_glass_queue(user, "reviewed")
 
 
 def can_view_break_glass(user: Any, glass: BreakGlass) -> bool:
@@ -1304,11 +1300,310 @@ def can_own_action(user: Any, agency_id: int, case: Case) -> bool:
         return False
     return (
         Membership.objects.active()
-        .filter(user_id=getattr(user, "pk", None), agency_id=agency_id, role__in=CONTENT_ROLES)
+        .filter(user_id=user.pk, agency_id=agency_id, role__in=CONTENT_ROLES)
         .exists()
     )
 
 
 def action_owner_membership(user: Any, case: Case) -> Membership | None:
     """The membership an action assigned to ``user`` on ``case`` is owned under (None: not an owner)."""
-    return action_owners(case).filter(user_id=getattr(user, "pk", None)).first()
+    return action_owners(case).filter(user_id=user.pk).first()
+
+
+# --- information lifecycle: holds, certificates, subject access (lifecycle/dispatch.py asks) ------
+def legal_hold_placing_agency_id(user: Any, case: Case) -> int | None:
+    """The agency a hold on ``case`` is placed for, or None if the user may not place one.
+
+    The lead agency when the user is its DPO or admin; otherwise the lowest-numbered of the
+    user's DPO/admin agencies that holds an unrevoked share of the case (the same rule as
+    ``can_set_legal_hold``). Never an agency whose share was revoked, never a guess.
+    """
+    mine = lifecycle_agency_ids(user)
+    if case.erased_at is not None or not mine:
+        return None
+    if case.lead_agency_id in mine:
+        return case.lead_agency_id
+    shared = CaseShare.objects.filter(case_id=case.pk, agency_id__in=mine, revoked_at__isnull=True)
+    return shared.order_by("agency_id").values_list("agency_id", flat=True).first()
+
+
+def access_case_for_hold(user: Any, case_ref: Any) -> Case | None:
+    """A case by id or reference that the user may put under legal hold; None if missing or not."""
+    text = str(case_ref or "").strip()
+    cases = Case.objects.select_related("lead_agency")
+    case = cases.filter(pk=uuid.UUID(text)).first() if _is_uuid(text) else None
+    if case is None:
+        case = cases.filter(reference=text.upper()).first()
+    if case is None or not can_set_legal_hold(user, case):
+        return None
+    return case
+
+
+def erasure_certificates_visible_to(user: Any) -> QuerySet[Any]:
+    """Certificates of the agencies whose retention the user manages (can_manage_retention)."""
+    from lifecycle.models import ErasureCertificate
+
+    return ErasureCertificate.objects.filter(agency_id__in=lifecycle_agency_ids(user))
+
+
+def subject_access_requests_visible_to(user: Any) -> QuerySet[Any]:
+    """Subject access requests of the agencies where the user is the DPO (can_handle_sar)."""
+    from lifecycle.models import SubjectAccessRequest
+
+    return SubjectAccessRequest.objects.filter(agency_id__in=agency_ids(user, [Role.DPO]))
+
+
+def lifecycle_agency(user: Any, agency_id: Any = None, *, sar: bool = False) -> Agency:
+    """The agency the user acts for on lifecycle pages: the one chosen, if they manage it (DPO for
+    subject access, DPO or admin otherwise), else their lowest-numbered such agency; Http404 if none."""
+    allowed = agency_ids(user, [Role.DPO]) if sar else lifecycle_agency_ids(user)
+    if not allowed:
+        raise Http404("Not found.")
+    if agency_id in (None, ""):
+        chosen = min(allowed)
+    else:
+        try:
+            chosen = int(agency_id)
+        except (TypeError, ValueError) as exc:
+            raise Http404("Not found.") from exc
+        if chosen not in allowed:
+            raise Http404("Not found.")
+    return next(m.agency for m in memberships(user) if m.agency_id == chosen)
+
+
+# --- break-glass review: one queue, one "not your own" rule --------------------------------------
+BREAK_GLASS_QUEUE_STATES = ("pending", "reviewed", "all")
+
+
+def _own_break_glass(user: Any, glass: BreakGlass) -> bool:
+    return glass.user_id == getattr(user, "pk", None)
+
+
+def break_glass_queue(user: Any, state: str = "pending") -> QuerySet[BreakGlass]:
+    """Break-glass uses on cases led by the agencies this user reviews for (chair or auditor there):
+    ``pending`` (not yet reviewed), ``reviewed``, or ``all``. The page, the API and the dashboard's
+    count all read this one queue; whether a row may be reviewed is ``can_review_break_glass``."""
+    if state not in BREAK_GLASS_QUEUE_STATES:
+        raise ValueError(f"Unknown break-glass queue state {state!r}.")
+    rows = BreakGlass.objects.filter(case__lead_agency_id__in=break_glass_reviewer_agencies(user))
+    if state == "pending":
+        return rows.filter(reviewed_at__isnull=True)
+    if state == "reviewed":
+        return rows.filter(reviewed_at__isnull=False)
+    return rows
+
+
+def access_break_glass_for_review(user: Any, pk: Any) -> BreakGlass:
+    """A break-glass use the user may see as a reviewer; Http404 when it is missing, not theirs to
+    see, or their own (a person's own emergency access is not in their review queue)."""
+    glass = BreakGlass.objects.select_related("case").filter(pk=pk).first() if _is_uuid(pk) else None
+    if glass is None or not can_view_break_glass(user, glass) or _own_break_glass(user, glass):
+        raise Http404("No such break-glass access.")
+    return glass
+
+
+def break_glass_awaiting_audit(user: Any) -> QuerySet[BreakGlass]:
+    """Unreviewed break-glass uses an auditor sees in their audit scope (opened by, or on a case
+    led by, an agency in scope; everything for a whole-partnership auditor)."""
+    scope = audit_scope_agency_ids(user)
+    rows = BreakGlass.objects.filter(reviewed_at__isnull=True)
+    if scope is not None:
+        rows = rows.filter(Q(agency_id__in=scope) | Q(case__lead_agency_id__in=scope))
+    return rows
+
+
+# --- one share -----------------------------------------------------------------------------------
+def access_share(user: Any, pk: Any) -> tuple[CaseShare, Case, Access]:
+    """A share the user may see (``shares_visible_to`` of a case they may see), with its case and
+    the user's access to it; Http404 whether the share is missing or not theirs to see."""
+    share = (
+        CaseShare.objects.select_related("case", "agency", "agreement").filter(pk=pk).first()
+        if _is_uuid(pk)
+        else None
+    )
+    if share is None:
+        raise Http404("No such share.")
+    case, access = access_case(user, share.case_id)
+    if not shares_visible_to(user, case).filter(pk=share.pk).exists():
+        raise Http404("No such share.")
+    return share, case, access
+
+
+# --- meetings: fetching one meeting or case for a page or a socket ---------------------------------
+def visible_meeting(user: Any, pk: Any) -> Any:
+    """The meeting if the user may see it (``can_view_meeting``); None if missing or forbidden."""
+    from meetings.models import Meeting
+
+    if not _is_uuid(pk):
+        return None
+    meeting = Meeting.objects.select_related("chair", "chair_agency", "current_item").filter(pk=pk).first()
+    if meeting is None or not can_view_meeting(user, meeting):
+        return None
+    return meeting
+
+
+def access_meeting(user: Any, pk: Any) -> Any:
+    """The meeting if the user may see it; Http404 whether it is missing or forbidden."""
+    meeting = visible_meeting(user, pk)
+    if meeting is None:
+        raise Http404("No such meeting.")
+    return meeting
+
+
+def access_chaired_meeting(user: Any, pk: Any) -> Any:
+    """The meeting if the user chairs it; Http404 for everyone else (chair controls are hidden)."""
+    meeting = access_meeting(user, pk)
+    if not can_chair_meeting(user, meeting):
+        raise Http404("No such meeting.")
+    return meeting
+
+
+def visible_case(user: Any, pk: Any) -> Case | None:
+    """The case if the user may see it now; None if missing or forbidden (a socket's subscribe:
+    unlike ``access_case`` nothing is recorded, the refusal is the reply)."""
+    if not _is_uuid(pk):
+        return None
+    case = Case.objects.filter(pk=pk).first()
+    return case if case is not None and can_view_case(user, case) else None
+
+
+# --- sharing pages: break-glass entry, shares, disclosures ------------------------------------------
+def case_for_break_glass(user: Any, pk: Any) -> Case | None:
+    """The case behind a break-glass request: not erased, and the user either sees it already or
+    is party to an agreement in force with its lead (``break_glass_agreements``); None otherwise."""
+    if not _is_uuid(pk):
+        return None
+    case = Case.objects.filter(pk=pk, erased_at__isnull=True).first()
+    if case is None:
+        return None
+    if case_access(user, case) is None and not break_glass_agreements(user, case).exists():
+        return None
+    return case
+
+
+def live_shares_visible_to(user: Any, case: Case) -> QuerySet[CaseShare]:
+    """The shares of the case the user may see (``shares_visible_to``) that give access now."""
+    return shares_visible_to(user, case).filter(
+        pk__in=CaseShare.objects.live().filter(case_id=case.pk).values("pk")
+    )
+
+
+def disclosures_visible_to(user: Any, case: Case) -> QuerySet[Any]:
+    """The case's disclosure log, for the lead agency only (``can_view_disclosures``)."""
+    from sharing.models import Disclosure
+
+    if not can_view_disclosures(user, case):
+        return Disclosure.objects.none()
+    return Disclosure.objects.filter(case_id=case.pk)
+
+
+def disclosure_approvers(case: Case) -> list[User]:
+    """Who may approve a disclosure of the case: the lead agency's active chairs."""
+    chairs = Membership.objects.active().filter(agency_id=case.lead_agency_id, role=Role.CHAIR)
+    return list(User.objects.filter(pk__in=chairs.values("user_id"), is_active=True))
+
+
+def agreement_parties(agreements: QuerySet[SharingAgreement]) -> QuerySet[AgreementParty]:
+    """The parties (and their category terms) of agreements the caller already obtained from the
+    policy (``shareable_agreements``, ``agreements_visible_to``)."""
+    return AgreementParty.objects.filter(agreement__in=agreements)
+
+
+# --- meetings: who the chair may name ---------------------------------------------------------------
+def meeting_action_owners(meeting: Any) -> QuerySet[Membership]:
+    """Active memberships in the agencies attending the meeting: who a meeting's action may go to."""
+    agencies = meeting.attendees.values("agency_id")
+    return Membership.objects.active().filter(agency_id__in=agencies).select_related("user", "agency")
+
+
+def membership_in(user_id: Any, agency_id: Any) -> Membership | None:
+    """The active membership of a person in an agency (a chair inviting them by name), or None."""
+    members = Membership.objects.active().filter(user_id=user_id, agency_id=agency_id)
+    return members.select_related("user").first()
+
+
+# --- audit pages: which agreements an auditor may name --------------------------------------------
+def audit_agreements_visible_to(user: Any) -> QuerySet[SharingAgreement]:
+    """Agreements one of the auditor's agencies is party to (every agreement for a partnership-wide
+    auditor, ``audit_scope_agency_ids`` None)."""
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return SharingAgreement.objects.all()
+    party = AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope)
+    return SharingAgreement.objects.filter(Exists(party))
+
+
+# --- subject access (lifecycle/sar.py asks) --------------------------------------------------------
+# A subject access request is answered by ONE agency's DPO, for what that agency controls: its own
+# records about the person in full (a victim's identity and location withheld from a perpetrator,
+# a perpetrator's record withheld from a victim), other agencies' records only counted and referred
+# to them. The lookups find the person by blind index only; nothing else of other agencies is read.
+SAR_EXPORT = "export"  # the agency's own record about the subject, victim categories protected
+SAR_EXPORT_OWN = "export_own"  # a victim's own record, in full
+SAR_WITHHOLD_VICTIM = "withhold_victim"  # a victim's record, asked for by the perpetrator
+SAR_WITHHOLD_PERPETRATOR = "withhold_perpetrator"  # the perpetrator's case, asked for by a victim
+SAR_REFER = "refer"  # another agency's record: counted, "refer the request to them"
+SAR_SKIP = "skip"  # another agency's record that is not about the subject
+
+
+def sar_disposition(
+    agency_id: int, obj: Any, *, perpetrator: bool, is_victim: bool, subject_ids: Iterable[Any]
+) -> str:
+    """What a SAR export for ``agency_id`` does with one case record (``owner_agency`` set)."""
+    own_record = is_victim and obj.pk in set(subject_ids)
+    if obj.owner_agency_id != agency_id:
+        return SAR_REFER if perpetrator or own_record else SAR_SKIP
+    if not perpetrator and own_record:
+        return SAR_EXPORT_OWN
+    if perpetrator and is_victim:
+        return SAR_WITHHOLD_VICTIM
+    return SAR_EXPORT if perpetrator else SAR_WITHHOLD_PERPETRATOR
+
+
+def sar_victim_ids(name_index: str) -> list[uuid.UUID]:
+    """Victims on cases not erased whose name has this blind index."""
+    from cases.models import Victim
+
+    return list(
+        Victim.objects.filter(name_index=name_index, case__erased_at__isnull=True).values_list(
+            "id", flat=True
+        )
+    )
+
+
+def sar_nominal_ids(column: str, value: str) -> set[uuid.UUID]:
+    """Nominals whose blind-index ``column`` (pnc_index, nhs_index, name_dob_index, name_index) matches."""
+    if column not in ("pnc_index", "nhs_index", "name_dob_index", "name_index"):
+        raise ValueError(f"Not a blind index: {column}")
+    return set(Nominal.objects.filter(**{column: value}).values_list("id", flat=True))
+
+
+def sar_nominals(ids: Iterable[Any]) -> QuerySet[Nominal]:
+    return Nominal.objects.filter(id__in=list(ids))
+
+
+def sar_cases(kind: str, ids: Iterable[Any]) -> QuerySet[Case]:
+    """Cases not erased about the subject: theirs (a perpetrator's nominal) or naming them (a victim)."""
+    ids = list(ids)
+    if kind == "perpetrator":
+        return Case.objects.filter(nominal_id__in=ids, erased_at__isnull=True)
+    return Case.objects.filter(victims__id__in=ids, erased_at__isnull=True).distinct()
+
+
+def sar_disclosure_rows(
+    agency_id: int, case_ids: Iterable[Any], led_case_ids: Iterable[Any]
+) -> tuple[QuerySet[CaseShare], QuerySet[Any], QuerySet[Any]]:
+    """The agency's disclosure log for the subject's cases: the shares it made of the cases it leads,
+    its third-party disclosures, and its audit events of disclosing and sharing."""
+    from audit.models import AuditEvent, Op
+    from sharing.models import Disclosure
+
+    case_ids = list(case_ids)
+    shares = CaseShare.objects.filter(case_id__in=list(led_case_ids))
+    disclosures = Disclosure.objects.filter(case_id__in=case_ids, agency_id=agency_id)
+    events = AuditEvent.objects.filter(
+        case_id__in=case_ids,
+        actor_agency_id=agency_id,
+        op__in=[Op.DISCLOSE, Op.SHARE_GRANTED, Op.SHARE_REVOKED],
+    )
+    return shares, disclosures, events

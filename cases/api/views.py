@@ -27,7 +27,7 @@ from sharing.policy import Access
 
 from .. import reading
 from .. import services as s
-from ..models import Action, Case, Order, Victim
+from ..models import Action, Case, Order
 from . import serializers as ser
 
 
@@ -234,7 +234,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["patch"], url_path=r"victims/(?P<victim_id>[0-9a-f-]{36})")
     def victim(self, request: Request, pk: str, victim_id: str) -> Response:
         case, access, agency = self._edit()
-        victim = get_object_or_404(Victim, pk=victim_id, case=case)
+        victim = get_object_or_404(case.victims, pk=victim_id)
         data = _valid(ser.VictimUpdateSerializer, request)
         version = data.pop("version")
         s.do_update_victim(
@@ -281,7 +281,7 @@ class CaseViewSet(viewsets.GenericViewSet):
 
     def _order(self) -> tuple[Order, Agency]:
         case, access, agency = self._edit()
-        return get_object_or_404(Order, pk=self.kwargs["order_id"], case=case), agency
+        return get_object_or_404(case.orders, pk=self.kwargs["order_id"]), agency
 
     @extend_schema(request=ser.OrderUpdateSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["patch"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})")
@@ -359,7 +359,7 @@ class CaseViewSet(viewsets.GenericViewSet):
 
     def _action_obj(self) -> tuple[Action, Agency]:
         case, access, agency = self._edit()
-        return get_object_or_404(Action, pk=self.kwargs["action_id"], case=case), agency
+        return get_object_or_404(case.actions, pk=self.kwargs["action_id"]), agency
 
     @extend_schema(request=ser.ActionChangeSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["patch"], url_path=r"actions/(?P<action_id>[0-9a-f-]{36})")
