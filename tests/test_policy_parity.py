@@ -236,6 +236,15 @@ def test_issue15_querysets_and_per_object_forms_agree(parity_world, name):
             assert not visible, share
         else:
             assert visible, share
+    # live shares and the disclosure log of each case, by their per-case rules
+    live = set(CaseShare.objects.live().values_list("pk", flat=True))
+    for case in cases:
+        assert set(policy.live_shares_visible_to(user, case)) == {
+            s for s in policy.shares_visible_to(user, case) if s.pk in live
+        }, case
+        assert policy.disclosures_visible_to(user, case).exists() is False or policy.can_view_disclosures(
+            user, case
+        ), case
     # break-glass: the pending queue less the user's own is exactly what they may review
     glasses = list(BreakGlass.objects.select_related("case"))
     pending = set(policy.break_glass_queue(user, "pending"))
