@@ -29,7 +29,7 @@ def _administered_agency(request: HttpRequest, slug: str) -> Agency:
 
 
 def _membership(agency: Agency, pk: Any) -> Membership:
-    return get_object_or_404(Membership.objects.select_related("user", "agency"), pk=pk, agency=agency)
+    return get_object_or_404(agency.memberships.select_related("user", "agency"), pk=pk)
 
 
 def people(request: HttpRequest) -> HttpResponse:

@@ -116,6 +116,70 @@ def record_event(
     return event
 
 
+class Grant(Protocol):
+    """What a consultation cites of the access that allowed it (sharing.policy.Access has these)."""
+
+    share_ids: tuple[Any, ...]
+    agreement_ids: tuple[Any, ...]
+
+
+def consult(
+    user: Any,
+    obj: Model | type[Model] | None,
+    justification: str,
+    *,
+    agency: ActorAgency | None,
+    role: str = "",
+    case_id: Any = None,
+    categories: Iterable[str] = (),
+    grant: Grant | None = None,
+    recipients: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one consultation (a read, DPA 2018 s62): the one path every audited read takes.
+
+    ``obj`` is the row read, or the model of a list read (its label is the object type, with no
+    id). ``grant`` is the access the read was allowed under: its first share and agreement are cited.
+    The surface hands over the agency the reader acts for; nothing here looks it up.
+    """
+    if isinstance(obj, type):
+        target: dict[str, Any] = {"object_type": obj._meta.label}
+    else:
+        target = {"obj": obj}
+    return record_event(
+        Op.CONSULT,
+        actor=user,
+        agency=agency,
+        role=role,
+        case_id=case_id,
+        categories=sorted(set(categories)),
+        justification=justification,
+        share_id=grant.share_ids[0] if grant is not None and grant.share_ids else None,
+        agreement_id=grant.agreement_ids[0] if grant is not None and grant.agreement_ids else None,
+        recipients=recipients,
+        detail=detail,
+        **target,
+    )
+
+
+def own_consultations(
+    user: Any, model: type[Model], object_ids: Iterable[Any], *, since: datetime, limit: int
+) -> list[tuple[str, Any]]:
+    """(object id, detail) of this user's own CONSULT events of these rows since ``since``, newest
+    first: what a surface needs to avoid recording the same showing twice (no one else's reads)."""
+    return list(
+        AuditEvent.objects.filter(
+            op=Op.CONSULT,
+            actor_id=user.pk,
+            object_type=model._meta.label,
+            object_id__in=[str(i) for i in object_ids],
+            occurred_at__gte=since,
+        )
+        .order_by("-id")
+        .values_list("object_id", "detail")[:limit]
+    )
+
+
 # --- signing keys ---------------------------------------------------------------------------
 # The private key comes from CONVENE_AUDIT_SIGNING_KEY (or *_FILE), or from a key file made at first
 # run in embedded mode. Only public keys are stored (AuditSigningKey), each with the moment it took
