@@ -176,6 +176,16 @@ class ActionStatusForm(forms.Form):
     status = forms.ChoiceField(choices=c.ActionStatus.choices)
 
 
+class ActionReassignForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    owner = forms.ModelChoiceField(queryset=None, label="New owner")  # type: ignore[arg-type]
+
+    def __init__(self, *args: object, owners: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
+        self.fields["owner"].label_from_instance = lambda u: f"{u.get_full_name() or u.username}"  # type: ignore[attr-defined]
+
+
 class OrderForm(forms.Form):
     order_type = forms.ChoiceField(choices=c.OrderType.choices)
     legal_basis = forms.CharField(max_length=200)

@@ -18,6 +18,7 @@ urlpatterns: list = [
     path("<uuid:pk>/assessments/new/", views.assessment_add, name="assessment-add"),
     path("<uuid:pk>/actions/new/", views.action_add, name="action-add"),
     path("<uuid:pk>/actions/<uuid:action_id>/status/", views.action_status, name="action-status"),
+    path("<uuid:pk>/actions/<uuid:action_id>/reassign/", views.action_reassign, name="action-reassign"),
     path("<uuid:pk>/orders/new/", views.order_add, name="order-add"),
     path("<uuid:pk>/orders/<uuid:order_id>/conditions/new/", views.condition_add, name="condition-add"),
     path("<uuid:pk>/orders/<uuid:order_id>/breaches/new/", views.breach_add, name="breach-add"),

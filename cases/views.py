@@ -12,13 +12,13 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
-from agencies.models import User
+from agencies.models import Agency, User
 from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
@@ -192,6 +192,16 @@ def case_detail(request: HttpRequest, pk: Any) -> HttpResponse:
         "note_withheld": [w for w in data["withheld"] if w["level"] == "none"],
         "category_labels": dict(Category.choices),
         "can_edit": policy.can_edit_case(request.user, case),
+        "updatable_actions": {
+            str(pk)
+            for pk in policy.actions_updatable_by(request.user).filter(case=case).values_list("pk", flat=True)
+        },
+        "reassignable_actions": {
+            str(pk)
+            for pk in policy.actions_reassignable_by(request.user)
+            .filter(case=case)
+            .values_list("pk", flat=True)
+        },
         "can_add_note": policy.can_add_note(request.user, case),
         "note_form": forms.NoteForm(),
         "today": date.today().isoformat(),  # noqa: DTZ011 - display comparison only
@@ -613,12 +623,20 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add an action", save, "Action added.")
 
 
-def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
-    case, access = _lead(request, pk)
-    action = case.actions.filter(pk=action_id).first()
+def _action_for(request: HttpRequest, pk: Any, action_id: Any) -> tuple[Case, Any, Action]:
+    case, access = policy.access_case(request.user, pk)
+    action = case.actions.select_related("case").filter(pk=action_id).first()
     if action is None:
-        from django.http import Http404
+        raise Http404
+    return case, access, action
 
+
+def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+    """The lead agency, or the agency the action is assigned to, changes its status; anyone else
+    finds no such action."""
+    case, access, action = _action_for(request, pk, action_id)
+    agency_id = policy.action_acting_agency_id(request.user, action)
+    if agency_id is None:
         raise Http404
     form = forms.ActionStatusForm(
         posted(request), initial={"version": action.version, "status": action.status}
@@ -628,13 +646,42 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
         s.do_update_action(
             action=action,
             version=d["version"],
-            agency=case.lead_agency,
+            agency=Agency.objects.get(pk=agency_id),
             acting_user=request.user,
             status=d["status"],
         )
 
     return _edit_page(
         request, case, form, "Change the action's status", save, "Action updated.", shows=(access, ["C5"])
+    )
+
+
+def action_reassign(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+    """The lead agency or the review's chair gives the action to someone in an agency working on
+    the case (the owners the policy offers); anyone else finds no such action."""
+    case, access, action = _action_for(request, pk, action_id)
+    if not policy.can_reassign_action(request.user, action):
+        raise Http404
+    owners = User.objects.filter(pk__in=policy.action_owners(case).values("user_id"))
+    form = forms.ActionReassignForm(
+        posted(request), owners=owners, initial={"version": action.version, "owner": action.owner_id}
+    )
+
+    def save(d: dict[str, Any]) -> None:
+        membership = policy.action_owner_membership(d["owner"], case)
+        if membership is None:
+            raise DomainError("Choose someone in an agency working on this case.", field="owner")
+        s.do_reassign_action(
+            action=action,
+            version=d["version"],
+            agency=Agency.objects.get(pk=access.agency_id),
+            acting_user=request.user,
+            owner=d["owner"],
+            action_agency=membership.agency,
+        )
+
+    return _edit_page(
+        request, case, form, "Reassign the action", save, "Action reassigned.", shows=(access, ["C5"])
     )
 
 

@@ -202,6 +202,11 @@ class ActionChangeSerializer(VersionMixin):
     due_on = serializers.DateField(required=False)
 
 
+class ActionReassignSerializer(VersionMixin):
+    owner = serializers.IntegerField(help_text="User id of the new owner.")
+    agency = serializers.IntegerField(help_text="Agency id the action is assigned to (working on the case).")
+
+
 class ActionUpdateSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
 

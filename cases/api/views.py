@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -358,10 +359,19 @@ class CaseViewSet(viewsets.GenericViewSet):
         return Response({"id": str(item.pk), "version": item.version}, status=status.HTTP_201_CREATED)
 
     def _action_obj(self) -> tuple[Action, Agency]:
-        case, access, agency = self._edit()
-        return get_object_or_404(case.actions, pk=self.kwargs["action_id"]), agency
+        """The action, and the agency the user changes it in the name of; an action the user may not
+        change is not found (the lead agency, or the agency it is assigned to while that agency
+        works on the case: policy.action_acting_agency_id)."""
+        case, _ = self._read()
+        item = get_object_or_404(case.actions.select_related("case"), pk=self.kwargs["action_id"])
+        agency_id = policy.action_acting_agency_id(self.request.user, item)
+        if agency_id is None:
+            raise Http404
+        return item, Agency.objects.get(pk=agency_id)
 
-    @extend_schema(request=ser.ActionChangeSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=ser.ActionChangeSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
+    )
     @action(detail=True, methods=["patch"], url_path=r"actions/(?P<action_id>[0-9a-f-]{36})")
     def action_change(self, request: Request, pk: str, action_id: str) -> Response:
         item, agency = self._action_obj()
@@ -375,6 +385,30 @@ class CaseViewSet(viewsets.GenericViewSet):
             due_on=data.get("due_on"),
         )
         return Response({"id": str(item.pk), "version": item.version, "status": item.status})
+
+    @extend_schema(
+        request=ser.ActionReassignSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
+    )
+    @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_id>[0-9a-f-]{36})/reassign")
+    def action_reassign(self, request: Request, pk: str, action_id: str) -> Response:
+        """The lead agency or the chair of the review that agreed the action gives it to someone in
+        an agency working on the case; anyone else finds no such action."""
+        case, access = self._read()
+        item = get_object_or_404(case.actions.select_related("case"), pk=action_id)
+        if not policy.can_reassign_action(request.user, item):
+            raise Http404
+        data = _valid(ser.ActionReassignSerializer, request)
+        owner = get_object_or_404(User, pk=data["owner"])
+        action_agency = get_object_or_404(Agency, pk=data["agency"])
+        s.do_reassign_action(
+            action=item,
+            version=data["version"],
+            agency=_acting_agency(access),
+            acting_user=request.user,
+            owner=owner,
+            action_agency=action_agency,
+        )
+        return Response({"id": str(item.pk), "version": item.version, "agency": action_agency.pk})
 
     @extend_schema(request=ser.ActionUpdateSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_id>[0-9a-f-]{36})/updates")

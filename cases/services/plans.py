@@ -106,13 +106,15 @@ def do_save_plan(
     return plan
 
 
-def _validate_action_owner(owner: Any, action_agency: Agency) -> None:
-    from agencies.models import Membership
+def _validate_action_owner(owner: Any, action_agency: Agency, case: Case) -> None:
+    """The owner is a practitioner or chair of the agency, and that agency works on the case now
+    (it leads it or holds a live share): the policy's ``can_own_action``."""
+    from sharing import policy
 
     if owner is None:
         raise DomainError("Choose who owns the action.", field="owner")
-    if not Membership.objects.active().filter(user=owner, agency=action_agency).exists():
-        raise DomainError("The action's owner must belong to the agency it is assigned to.", field="owner")
+    if not policy.can_own_action(owner, action_agency.pk, case):
+        raise DomainError("Choose someone in an agency working on this case.", field="owner")
 
 
 @transaction.atomic
@@ -132,7 +134,7 @@ def do_add_action(
     text = _text(text, "text", "Describe the action.", 2000)
     if due_on is None:
         raise DomainError("Give the due date.", field="due_on")
-    _validate_action_owner(owner, action_agency)
+    _validate_action_owner(owner, action_agency, case)
     action = Action(
         case=case,
         owner_agency=agency,
@@ -180,6 +182,32 @@ def do_update_action(
         changes=changes,
         if_unchanged="status",
     )
+    return action
+
+
+@transaction.atomic
+def do_reassign_action(
+    *,
+    action: Action,
+    version: int | None,
+    agency: Agency,
+    acting_user: Any,
+    owner: Any,
+    action_agency: Agency,
+) -> Action:
+    """Give the action to ``owner`` in ``action_agency`` (an agency working on the case now)."""
+    _check_version(action, version, "action")
+    _validate_action_owner(owner, action_agency, action.case)
+    _save_change(
+        action,
+        case=action.case,
+        agency=agency,
+        acting_user=acting_user,
+        kind="action",
+        changes={"owner": owner, "agency": action_agency},
+        if_unchanged="owner",
+    )
+    notifications.notify_action_assigned(action, acting_user)
     return action
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from agencies.models import Membership, Role, User
-from cases.models import Case
+from cases.models import Action, Case
+from core.categories import Category, Level
 from sharing.models import CaseShare
 from sharing.policy.cases import case_access
-from sharing.policy.identity import CONTENT_ROLES, Viewer, has_role, memberships
+from sharing.policy.identity import CONTENT_ROLES, Viewer, content_agencies, has_role, memberships
+from sharing.policy.querysets import cases_visible_to, cases_with_category_visible_to
+
+if TYPE_CHECKING:
+    from meetings.models import Meeting
 
 
 def can_edit_case(user: Viewer, case: Case) -> bool:
@@ -117,6 +125,88 @@ def can_own_action(user: User, agency_id: int, case: Case) -> bool:
 def action_owner_membership(user: User, case: Case) -> Membership | None:
     """The membership an action assigned to ``user`` on ``case`` is owned under (None: not an owner)."""
     return action_owners(case).filter(user_id=user.pk).first()
+
+
+# --- who may update, complete and reassign an action -----------------------------------------------
+def _owner_agency_works_on_case_q() -> Q:
+    """SQL form of "the action's agency leads its case or holds a live share of it"."""
+    live = CaseShare.objects.live().filter(case_id=OuterRef("case_id"), agency_id=OuterRef("agency_id"))
+    return Q(agency_id=F("case__lead_agency_id")) | Q(Exists(live))
+
+
+def action_acting_agency_id(user: Viewer, action: Action) -> int | None:
+    """The agency in whose name ``user`` updates and completes ``action``, or None if they may not.
+
+    The lead agency's practitioners and chairs (as for every change to the case), and the
+    practitioners and chairs of the agency the action is assigned to, while that agency works on the
+    case (it leads it or holds a live share: a revoked share ends its hold on its actions).
+    """
+    access = case_access(user, action.case)
+    if access is None:
+        return None
+    if access.is_lead:
+        return action.case.lead_agency_id
+    if action.agency_id in content_agencies(user) and action.agency_id in action_owner_agency_ids(
+        action.case
+    ):
+        return action.agency_id
+    return None
+
+
+def can_update_action(user: Viewer, action: Action) -> bool:
+    """Record progress on, change the status of and complete ``action``."""
+    return action_acting_agency_id(user, action) is not None
+
+
+def actions_updatable_by(user: Viewer, at: datetime | None = None) -> QuerySet[Action]:
+    """The queryset form of ``can_update_action``."""
+    mine = content_agencies(user)
+    visible = cases_visible_to(user, at).values("pk")
+    if not mine:
+        return Action.objects.none()
+    lead = Q(case__lead_agency_id__in=mine)
+    owner = Q(agency_id__in=mine) & _owner_agency_works_on_case_q()
+    return Action.objects.filter(case__in=visible).filter(lead | owner)
+
+
+def _chaired_meetings(user: Viewer) -> QuerySet[Meeting]:
+    from meetings.models import Meeting
+
+    return Meeting.objects.filter(chair_id=user.pk)
+
+
+def can_reassign_action(user: Viewer, action: Action) -> bool:
+    """The lead agency, or the chair of the review that agreed the action (while they see the case),
+    reassigns it; to whom is ``can_own_action``'s answer."""
+    access = case_access(user, action.case)
+    if access is None:
+        return False
+    if access.is_lead:
+        return True
+    return action.meeting is not None and _chaired_meetings(user).filter(pk=action.meeting).exists()
+
+
+def actions_reassignable_by(user: Viewer, at: datetime | None = None) -> QuerySet[Action]:
+    """The queryset form of ``can_reassign_action``."""
+    mine = content_agencies(user)
+    visible = cases_visible_to(user, at).values("pk")
+    chaired = Q(meeting__in=_chaired_meetings(user).values("pk"))
+    return Action.objects.filter(case__in=visible).filter(Q(case__lead_agency_id__in=mine) | chaired)
+
+
+def agency_actions_due(user: Viewer, until: date, at: datetime | None = None) -> QuerySet[Action]:
+    """Open actions assigned to the user's own agencies (practitioner or chair there) that are due by
+    ``until`` or overdue, on cases where the user sees actions (C5) and the agency still works on
+    the case: the dashboard's "your agency's actions" list."""
+    from cases.choices import OPEN_ACTION_STATUSES
+
+    mine = content_agencies(user)
+    if not mine:
+        return Action.objects.none()
+    with_actions = cases_with_category_visible_to(user, Category.C5, Level.SUMMARY, at).values("pk")
+    return Action.objects.filter(
+        case__in=with_actions, agency_id__in=mine, status__in=OPEN_ACTION_STATUSES, due_on__lte=until
+    ).filter(_owner_agency_works_on_case_q())
 
 
 # --- disclosures: who approves one ----------------------------------------------------------------
