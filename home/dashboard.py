@@ -4,7 +4,8 @@ The dashboard shows counts, case references, dates and levels — never an encry
 no case content and records no consultation; opening a case from it does. Each panel is a fixed number
 of aggregate queries, however many cases the user can see.
 
-- practitioner / chair: upcoming meetings and reviews, my overdue actions, overdue actions by agency,
+- practitioner / chair: upcoming meetings and reviews, my overdue actions, my agency's actions overdue
+  or due within a week (``policy.agency_actions_due``), overdue actions by agency,
   caseload by MAPPA level and risk (charts from ``core.charts``);
 - auditor: the audit pages, the chain's status and audit activity per day;
 - agency admin: the people of their agency by role;
@@ -33,6 +34,7 @@ from sharing import policy
 log = logging.getLogger(__name__)
 
 REVIEW_HORIZON_DAYS = 28
+ACTION_DUE_SOON_DAYS = 7
 AUDIT_ACTIVITY_DAYS = 14
 LIST_LIMIT = 8
 RISK_SERIES: tuple[tuple[str, str], ...] = (
@@ -60,6 +62,8 @@ class Dashboard:
     my_overdue_actions: list[dict[str, Any]] = field(default_factory=list)
     my_overdue_count: int = 0
     overdue_by_agency_chart: SafeString | None = None
+    agency_actions_due: list[dict[str, Any]] = field(default_factory=list)
+    agency_actions_due_count: int = 0
     overdue_total: int = 0
     caseload_chart: SafeString | None = None
     break_glass_to_review: int = 0
@@ -168,6 +172,20 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         chart_id="chart-overdue-by-agency",
         colour="#c0301a",
     )
+
+    # Your agency's actions, overdue or due within a week: the policy's owner-agency queryset.
+    agency_due = policy.agency_actions_due(user, today + timedelta(days=ACTION_DUE_SOON_DAYS), now)
+    board.agency_actions_due = list(
+        agency_due.order_by("due_on", "case__reference", "pk").values(
+            "pk", "case_id", "case__reference", "due_on", "pillar", "agency__name"
+        )[:LIST_LIMIT]
+    )
+    for row in board.agency_actions_due:
+        row["days_late"] = (today - row["due_on"]).days
+        row["overdue"] = row["due_on"] < today
+        row["days_left"] = (row["due_on"] - today).days
+        row["pillar_label"] = pillars.get(row["pillar"], row["pillar"])
+    board.agency_actions_due_count = agency_due.count()  # always: the panel's query count is fixed
 
     board.upcoming_meetings, board.meetings_available = _upcoming_meetings(user, now)
     board.break_glass_to_review = policy.break_glass_review_queue(user).count()

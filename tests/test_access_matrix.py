@@ -185,3 +185,68 @@ def test_linking_a_new_case_to_the_cases_perpetrator_record(matrix_world, api, n
         assert list(response.json()["errors"]) == ["link_nominal"]
     assert "Quarry Lane" not in response.content.decode()
     assert (Case.objects.count(), Nominal.objects.count()) == before
+
+
+# --- actions owned by their agency (issue 16 item 2) -------------------------------------------------
+# Expected from the issue, not the policy: the lead agency's practitioners and chairs, and those of
+# the agency the action is assigned to (probation, with a live share), change it; only the lead
+# reassigns it (the action was not agreed at a review, so no review chair does).
+ACTION_UPDATERS = {"police_practitioner", "police_chair", "probation_practitioner", "probation_chair"}
+ACTION_REASSIGNERS = {"police_practitioner", "police_chair"}
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_actions_owned_by_their_agency(matrix_world, api, signed_in, name):
+    from django.utils import timezone
+
+    from cases.models import Action
+    from cases.services import do_add_action
+
+    world = matrix_world
+    # given an action on the case assigned to probation's practitioner
+    action = do_add_action(
+        case=world.case,
+        agency=world.agencies["police"],
+        acting_user=world.police_practitioner,
+        pillar="supervision",
+        text="Confirm the licence conditions",
+        owner=world.probation_practitioner,
+        action_agency=world.agencies["probation"],
+        due_on=timezone.localdate(),
+    )
+    persona = build_persona(world, name)
+    denied = denied_statuses(persona.user)
+    client, page = api(persona.user), signed_in(persona.user)
+    may_update = persona.levels is not None and name in ACTION_UPDATERS
+    may_reassign = persona.levels is not None and name in ACTION_REASSIGNERS
+    base = f"/api/v1/cases/{world.case.pk}/actions/{action.pk}/"
+    pages = f"/cases/{world.case.pk}/actions/{action.pk}/"
+
+    def version() -> int:
+        return Action.objects.get(pk=action.pk).version
+
+    # when the persona opens, updates, progresses and reassigns it, on the pages and the API
+    status_page = page.get(f"{pages}status/").status_code
+    update = client.post(f"{base}updates/", {"text": "Visit booked"}, format="json").status_code
+    change = client.patch(base, {"version": version(), "status": "in_progress"}, format="json").status_code
+    reassign = client.post(
+        f"{base}reassign/",
+        {"version": version(), "owner": world.cps_practitioner.pk, "agency": world.agencies["cps"].pk},
+        format="json",
+    ).status_code
+    reassign_page = page.get(f"{pages}reassign/").status_code
+    # then each answer follows the expectation, and forbidden looks like not-found
+    assert status_page in ({200} if may_update else denied)
+    assert update in ({201} if may_update else denied)
+    assert change in ({200} if may_update else denied)
+    assert reassign in ({200} if may_reassign else denied)
+    assert reassign_page in ({200} if may_reassign else denied)
+    # and a persona refused everything wrote nothing
+    if not (may_update or may_reassign):
+        action.refresh_from_db()
+        assert (action.version, action.status, action.agency_id) == (
+            1,
+            "open",
+            world.agencies["probation"].pk,
+        )
+        assert not action.updates.exists()
