@@ -7,12 +7,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import logout
+from django.contrib.auth import logout, user_logged_out
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Op
 from audit.services import record_event
@@ -164,6 +166,58 @@ def do_sign_out(*, request: HttpRequest) -> None:
     logout(request)
     if session_key:
         send_on_commit(socket_group(session_key), {"type": "session.ended"})
+
+
+@transaction.atomic
+def do_sign_out_everywhere(*, request: HttpRequest, acting_user: User) -> None:
+    """End every session of this person, on every device, and close their live connections.
+
+    Raising the person's session epoch ends each of their sessions at its next request
+    (agencies.middleware); the sign-out audit event is written in the same transaction and their
+    sockets are told once it commits. This request's session is then flushed; Django's sign-out
+    signal goes without the user, so no second sign-out event is written for it.
+    """
+    User.objects.filter(pk=acting_user.pk).update(session_epoch=F("session_epoch") + 1)
+    record_event(Op.SIGN_OUT, actor=acting_user, detail={"everywhere": True})
+    send_on_commit(f"user.{acting_user.pk}", {"type": "authz.changed"})
+    user_logged_out.send(sender=type(acting_user), request=request, user=None)
+    request.session.flush()
+
+
+# --- the second factor: enrolling an authenticator app ---------------------------------------------
+WRONG_ENROLMENT_CODE = "That code does not match. Check the time on your phone and try the current code."
+
+
+def do_begin_totp_enrolment(*, acting_user: User, device_id: Any = None) -> TOTPDevice:
+    """The person's authenticator waiting to be confirmed: the one begun as ``device_id``, else a new one.
+
+    Not audited: an unconfirmed device is no second factor and signs nobody in. Confirming it is
+    (``do_confirm_totp_device``).
+    """
+    device = None
+    if device_id:
+        device = TOTPDevice.objects.filter(pk=device_id, user=acting_user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=acting_user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def do_confirm_totp_device(*, device: TOTPDevice, acting_user: User, code: str) -> TOTPDevice:
+    """Confirm a pending authenticator with a current code from it: it becomes the second factor.
+
+    A wrong code raises DomainError on ``code`` and confirms nothing; django-otp's own record of the
+    attempt (its throttling) is kept, so the check happens before, not inside, the transaction
+    that confirms the device and writes the OTP_ENROLLED audit event.
+    """
+    if device.user_id != acting_user.pk or device.confirmed:
+        raise DomainError("This authenticator is not waiting to be confirmed.", field="code")
+    if not device.verify_token(code):
+        raise DomainError(WRONG_ENROLMENT_CODE, field="code")
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        record_event(Op.OTP_ENROLLED, actor=acting_user, obj=device)
+    return device
 
 
 # --- onboarding: invitations for an agency's admin, and deactivation -----------------------------
@@ -400,8 +454,6 @@ def do_retire_demo_accounts(*, acting_user: Any = None) -> int:
 
     The accounts stay (audit events name them) but can never be used again.
     """
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     users = list(User.objects.select_for_update().filter(is_demo=True, is_active=True))
     now = timezone.now()
     for user in users:
