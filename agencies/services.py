@@ -34,7 +34,7 @@ def do_create_agency(
     name: str,
     agency_type: str,
     area: str = "",
-    acting_user: Any = None,
+    acting_user: User | None = None,
     operator: str = "operator",
     **extra: Any,
 ) -> Agency:
@@ -79,7 +79,7 @@ def do_add_membership(
     user: User,
     agency: Agency,
     role: str,
-    acting_user: Any,
+    acting_user: User,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
     vetting_level: str = "none",
@@ -111,7 +111,9 @@ def do_add_membership(
 
 
 @transaction.atomic
-def do_change_role(*, membership: Membership, role: str, acting_user: Any, version: int | None) -> Membership:
+def do_change_role(
+    *, membership: Membership, role: str, acting_user: User, version: int | None
+) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     check_version(membership.version, version, "membership")
     if role not in Role.values:
@@ -134,7 +136,7 @@ def do_change_role(*, membership: Membership, role: str, acting_user: Any, versi
 
 
 @transaction.atomic
-def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership:
+def do_end_membership(*, membership: Membership, acting_user: User) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.ended_at is not None:
         raise DomainError("This membership has already ended.")
@@ -420,7 +422,7 @@ def do_create_person(
     username: str,
     first_name: str,
     last_name: str,
-    acting_user: Any,
+    acting_user: User | None,
     email: str = "",
     password: str | None = None,
     is_demo: bool = False,
@@ -449,7 +451,7 @@ def do_create_person(
 
 
 @transaction.atomic
-def do_retire_demo_accounts(*, acting_user: Any = None) -> int:
+def do_retire_demo_accounts(*, acting_user: User | None = None) -> int:
     """Stop every demo account signing in: deactivate, drop its password, devices and tokens.
 
     The accounts stay (audit events name them) but can never be used again.
@@ -478,7 +480,7 @@ def hash_token(raw: str) -> str:
 
 @transaction.atomic
 def do_issue_token(
-    *, user: User, days: int = 30, name: str = "", acting_user: Any = None
+    *, user: User, days: int = 30, name: str = "", acting_user: User | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown once and never stored."""
     if days < 1 or days > 365:
@@ -499,7 +501,7 @@ def do_issue_token(
 
 
 @transaction.atomic
-def do_revoke_token(*, token: ApiToken, acting_user: Any = None) -> ApiToken:
+def do_revoke_token(*, token: ApiToken, acting_user: User | None = None) -> ApiToken:
     if token.revoked_at is not None:
         raise DomainError("This token is already revoked.")
     token.revoked_at = timezone.now()
