@@ -239,6 +239,13 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     if reporter is not None:
         counts = {key: len(reporter.stats.get(key, [])) for key in ("passed", "failed", "error", "skipped")}
         (out / "last-run.txt").write_text(", ".join(f"{v} {k}" for k, v in counts.items()))
+    if os.environ.get("CONVENE_CI_STRICT") and reporter is not None and reporter.stats.get("skipped"):
+        # CI runs every layer: a test that skipped (no chromium, no PostgreSQL binaries, …) is a verdict
+        # CI did not give, so the run fails and names it with its reason
+        for report in reporter.stats["skipped"]:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            reporter.write_line(f"SKIPPED IN CI: {report.nodeid}: {reason}", red=True)
+        session.exitstatus = 1
     if figures["sensitive_values_found_in_logs"]:
         if reporter is not None:
             reporter.write_line(
