@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -15,7 +16,7 @@ from sharing import policy
 
 from .test_no_sensitive_values import every_plaintext
 
-PAGES = [
+PAGES: list[tuple[str, dict[str, Any]]] = [
     ("audit:events", {}),
     ("audit:activity", {}),
     ("audit:flags", {}),
