@@ -67,6 +67,9 @@ class EncryptedField(models.BinaryField):
     """Base for encrypted fields; subclasses convert between Python values and bytes."""
 
     descriptor_class = EncryptedAttribute
+    # the decrypted value's type (subclasses below narrow it), not the stored bytes'
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", True)
@@ -162,7 +165,12 @@ class EncryptedField(models.BinaryField):
         return None
 
 
+# Each field declares, for django-stubs, the Python value its attribute holds (the ciphertext is
+# the database's business): without these the model attributes would read as ``bytes | memoryview``.
 class EncryptedTextField(EncryptedField):
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str
+
     def to_bytes(self, value: Any) -> bytes:
         return str(value).encode("utf-8")
 
@@ -171,6 +179,9 @@ class EncryptedTextField(EncryptedField):
 
 
 class EncryptedJSONField(EncryptedField):
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def to_bytes(self, value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
 
@@ -179,6 +190,9 @@ class EncryptedJSONField(EncryptedField):
 
 
 class EncryptedBinaryField(EncryptedField):
+    _pyi_private_set_type: bytes
+    _pyi_private_get_type: bytes
+
     def to_bytes(self, value: Any) -> bytes:
         return bytes(value)
 

@@ -28,7 +28,7 @@ FIELD_CASES = [(m, f.attname) for m in ENCRYPTED_MODELS for f in encrypted_field
 
 
 def _ids(item: Any) -> str:
-    if isinstance(item, type):
+    if isinstance(item, type) and issubclass(item, models.Model):
         return item._meta.label
     return str(item)
 
@@ -37,9 +37,11 @@ def _raw(instance: models.Model, column: str) -> bytes | None:
     meta = instance._meta
     quote = connection.ops.quote_name
     pk = meta.pk.get_db_prep_value(instance.pk, connection)
+    pk_column = meta.pk.column
+    assert pk_column is not None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s",  # noqa: S608 - identifiers come from model metadata
+            f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(pk_column)} = %s",  # noqa: S608 - identifiers come from model metadata
             [pk],
         )
         value = cursor.fetchone()[0]
@@ -50,9 +52,11 @@ def _write_raw(instance: models.Model, column: str, token: bytes) -> None:
     meta = instance._meta
     quote = connection.ops.quote_name
     pk = meta.pk.get_db_prep_value(instance.pk, connection)
+    pk_column = meta.pk.column
+    assert pk_column is not None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {quote(column)} = %s WHERE {quote(meta.pk.column)} = %s",  # noqa: S608 - identifiers come from model metadata
+            f"UPDATE {quote(meta.db_table)} SET {quote(column)} = %s WHERE {quote(pk_column)} = %s",  # noqa: S608 - identifiers come from model metadata
             [token, pk],
         )
 
