@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from agencies.models import Agency, Membership, Role, User
+from agencies.requests import MemberRequest
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Case
@@ -53,7 +54,7 @@ def _visible_agreement(user: Any, pk: Any) -> SharingAgreement:
 
 # --- agreements -----------------------------------------------------------------------------
 @require_safe
-def agreement_list(request: HttpRequest) -> HttpResponse:
+def agreement_list(request: MemberRequest) -> HttpResponse:
     agreements = policy.agreements_visible_to(request.user).select_related("drafted_by_agency")
     status = request.GET.get("status", "")
     if status in AgreementStatus.values:
@@ -70,7 +71,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     user = request.user
     signable = [p for p in policy.parties_user_may_sign(user, agreement) if not p.signed_on]
@@ -86,7 +87,7 @@ def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "sharing/agreement_detail.html", context)
 
 
-def agreement_draft(request: HttpRequest) -> HttpResponse:
+def agreement_draft(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.can_draft_agreement(user):
         raise Http404("Not found.")
@@ -120,7 +121,7 @@ def agreement_draft(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def agreement_sign(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_sign(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     signable = [p for p in policy.parties_user_may_sign(request.user, agreement) if not p.signed_on]
     if not signable:
@@ -152,7 +153,7 @@ STATUS_ACTIONS = {
 
 
 @require_POST
-def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse:
+def agreement_status(request: MemberRequest, pk: Any, action: str) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     if action not in STATUS_ACTIONS:
         raise Http404("Not found.")
@@ -179,7 +180,7 @@ def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse
 
 
 # --- sharing a case -------------------------------------------------------------------------
-def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_shares(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     may_share = policy.can_share_case(user, case)
@@ -245,7 +246,7 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_POST
-def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
+def share_revoke(request: MemberRequest, pk: Any) -> HttpResponse:
     share = get_object_or_404(CaseShare.objects.select_related("case", "agency"), pk=pk)
     case, access = policy.access_case(request.user, share.case_id)
     if not policy.can_revoke_share(request.user, share):
@@ -267,7 +268,7 @@ def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- break-glass ----------------------------------------------------------------------------
-def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
+def break_glass(request: MemberRequest, case_id: Any) -> HttpResponse:
     """Ask for emergency access to a case not shared with your agency, with a typed reason."""
     case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
     if case is None:
@@ -304,7 +305,7 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_safe
-def break_glass_queue(request: HttpRequest) -> HttpResponse:
+def break_glass_queue(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.break_glass_reviewer_agencies(user):
         raise Http404("Not found.")
@@ -322,7 +323,7 @@ def break_glass_queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
+def break_glass_review(request: MemberRequest, pk: Any) -> HttpResponse:
     glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
     if glass.user_id == request.user.pk or not policy.can_review_break_glass(request.user, glass):
         raise Http404("Not found.")
@@ -354,7 +355,7 @@ def _lead_chairs(case: Case) -> list[User]:
     return list(User.objects.filter(pk__in=ids, is_active=True))
 
 
-def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_disclosures(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     if not policy.can_view_disclosures(user, case):
@@ -419,7 +420,7 @@ def _visible_notice(user: Any, pk: Any) -> MatchNotice:
 
 
 @require_safe
-def match_notices(request: HttpRequest) -> HttpResponse:
+def match_notices(request: MemberRequest) -> HttpResponse:
     """For the lead agency's chairs: partners' referrals that matched a case of theirs."""
     notices = policy.match_notices_visible_to(request.user).select_related(
         "case", "referring_agency", "decided_by"
@@ -429,7 +430,7 @@ def match_notices(request: HttpRequest) -> HttpResponse:
     return render(request, "sharing/match_notices.html", {"notices": notices[:200]})
 
 
-def match_notice(request: HttpRequest, pk: Any) -> HttpResponse:
+def match_notice(request: MemberRequest, pk: Any) -> HttpResponse:
     """One notice: share the matched case with the referring agency, or dismiss the notice."""
     user = request.user
     notice = _visible_notice(user, pk)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, User
+from agencies.requests import MemberApiRequest
 from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError
@@ -113,13 +114,13 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 
 class AgreementDetail(APIView):
     @extend_schema(responses=s.AgreementSerializer)
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: MemberApiRequest, pk: str) -> Response:
         return Response(s.AgreementSerializer(_visible_agreement(request.user, pk)).data)
 
 
 class AgreementSign(APIView):
     @extend_schema(request=s.SignSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         data = s.SignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,7 +145,7 @@ class AgreementStatusChange(APIView):
     rule = staticmethod(policy.can_manage_agreement)
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         if not self.rule(request.user, agreement):
             raise _forbidden("You may not change this agreement's status.")
@@ -194,7 +195,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         return response
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         case_id = self.kwargs.get("case_id")
         context["live_ids"] = set(
             CaseShare.objects.live().filter(case_id=case_id).values_list("pk", flat=True)
@@ -229,7 +230,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
 class ShareRevoke(APIView):
     @extend_schema(request=s.ReasonSerializer, responses=s.ShareSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         share = get_object_or_404(CaseShare.objects.select_related("case", "agency", "agreement"), pk=pk)
         case, access = policy.access_case(request.user, share.case_id)
         if not policy.shares_visible_to(request.user, case).filter(pk=share.pk).exists():
@@ -252,7 +253,7 @@ class BreakGlassOpen(APIView):
     """Open a case not shared with you, giving a typed reason (at least 10 characters)."""
 
     @extend_schema(request=s.BreakGlassOpenSerializer, responses={201: s.BreakGlassSerializer})
-    def post(self, request: Request, case_id: str) -> Response:
+    def post(self, request: MemberApiRequest, case_id: str) -> Response:
         from cases.models import Case
 
         case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
@@ -298,7 +299,7 @@ class BreakGlassQueue(generics.ListAPIView[BreakGlass]):
 
 class BreakGlassReview(APIView):
     @extend_schema(request=s.BreakGlassReviewSerializer, responses=s.BreakGlassSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
         if not policy.can_view_break_glass(request.user, glass) or glass.user_id == request.user.pk:
             raise Http404("No such break-glass access.")
@@ -393,7 +394,7 @@ class MatchNoticeList(generics.ListAPIView[MatchNotice]):
 
 class MatchNoticeShare(APIView):
     @extend_schema(request=s.MatchNoticeShareSerializer, responses={201: s.ShareSerializer})
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")
@@ -415,7 +416,7 @@ class MatchNoticeShare(APIView):
 
 class MatchNoticeDismiss(APIView):
     @extend_schema(request=None, responses=s.MatchNoticeSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")
