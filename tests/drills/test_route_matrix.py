@@ -274,7 +274,7 @@ def _comparable(response: Any, ids: list[str]) -> tuple[int, str]:
 
 def _row_counts() -> dict[str, int]:
     return {
-        m._meta.label: m.objects.count()
+        m._meta.label: m._default_manager.count()
         for m in apps.get_models()
         if m._meta.app_label in ("cases", "sharing", "meetings", "lifecycle", "agencies")
     }
