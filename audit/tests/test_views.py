@@ -27,6 +27,7 @@ PAGES: list[tuple[str, dict[str, Any]]] = [
 
 def consult(user, case, agency=None, justification="lead agency"):
     membership = policy.primary_membership(user)
+    assert membership is not None
     return record_event(
         Op.CONSULT,
         actor=user,

@@ -99,6 +99,7 @@ def test_event_sent_by_this_process_reaches_another_process(world):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert listener.stdout is not None and listener.stderr is not None  # both are pipes
     try:
         assert listener.stdout.readline().strip() == "ready", listener.stderr.read()[-2000:]
         # when the chair records minutes here (broadcast on commit)
