@@ -10,6 +10,10 @@ Every event has a declared type here: a ``TypedDict`` naming its keys, and an en
 ``case.<uuid>``, ``meeting.<uuid>``, ``session.<digest>``). ``send_on_commit`` refuses anything
 else, so a consumer that joins a kind of group can be checked (meetings/tests) to handle every type
 that group may carry: Channels closes a socket that receives a type it has no handler for.
+
+The types are checked statically too: ``send_on_commit`` takes an ``Event`` (the union of the
+declared types), consumer handlers take their own type, and a socket's replies to its page are a
+declared ``Reply``. This module is type-checked strictly (pyproject's overrides).
 """
 
 import json
