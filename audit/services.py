@@ -625,7 +625,8 @@ def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagge
         # role was given: a function of the same name elsewhere cannot stand in for them.
         cursor.execute(_PIN_SEARCH_PATH)
         cursor.execute(_PG_CHECK, params)
-        return cursor.fetchall()
+        flagged: list[Flagged] = cursor.fetchall()
+        return flagged
 
 
 def _python_agrees(seq: int, event_id: int, prev_hash: str, digest: str) -> bool:

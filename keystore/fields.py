@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from os import urandom
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -63,7 +63,13 @@ class EncryptedAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.BinaryField):
+if TYPE_CHECKING:  # django-stubs' fields are generic; Django's classes cannot be subscripted at run time
+    _BinaryField = models.BinaryField[Any, Any]
+else:
+    _BinaryField = models.BinaryField
+
+
+class EncryptedField(_BinaryField):
     """Base for encrypted fields; subclasses convert between Python values and bytes."""
 
     descriptor_class = EncryptedAttribute
@@ -102,7 +108,8 @@ class EncryptedField(models.BinaryField):
         if memo is None or memo[1] is not pk or memo[0] is not type(instance):
             memo = (type(instance), pk, f"{instance._meta.label}|".encode() + pk_text(pk))
             instance.__dict__[_AAD_MEMO] = memo
-        return memo[2] + self._field_part + cipher.aad_tail
+        label_pk: bytes = memo[2]
+        return label_pk + self._field_part + cipher.aad_tail
 
     def encrypt(self, instance: Any, value: Any) -> bytes:
         dek_id = instance.encryption_key_id()
