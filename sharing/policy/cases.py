@@ -178,7 +178,7 @@ def access_case(user: Viewer, pk: Any, queryset: QuerySet[Case] | None = None) -
             # An attempt is evidence for the auditors (flagged when it follows a revoked share). It is
             # recorded whether the case exists or not, so that to the user (and to a stopwatch) a
             # forbidden case looks exactly like a missing one.
-            from audit.services import record_denied
+            from sharing.denials import record_denied
 
             record_denied(user, case_uuid, "access_case")
         raise Http404("No such case.")
