@@ -26,7 +26,7 @@ from cases import choices as cc
 from cases import services as case_services
 from cases.models import Action, Case
 from core.errors import DomainError, check_version
-from core.events import send_on_commit
+from core.events import MeetingChanged, send_on_commit
 from notifications import services as notifications
 from sharing import policy
 
@@ -60,7 +60,7 @@ def broadcast(
     meeting: Meeting, kind: str, *, item: AgendaItem | None = None, version: int | None = None
 ) -> None:
     """Tell the meeting room (ids, version and kind only) once the transaction commits."""
-    payload: dict[str, Any] = {
+    payload: MeetingChanged = {
         "type": "meeting.changed",
         "meeting_id": str(meeting.pk),
         "version": meeting.version if version is None else version,

@@ -23,12 +23,20 @@ from core.parsing import posted
 from sharing import copies, policy
 
 from . import forms, services
-from .models import AgendaItem, Meeting, MeetingStatus
+from .models import AgendaItem, Attendee, Meeting, MeetingStatus
 from .presenters import executive_summaries, last_consulted, minutes_sections, present_agenda, present_item
 
 # --- access helpers (the rules are sharing.policy's) -------------------------------------------
 access_meeting = policy.access_meeting
 chaired_meeting = policy.access_chaired_meeting
+
+
+def my_attendee(user: Any, meeting: Meeting) -> Attendee:
+    """The user's attendee row for a meeting ``access_meeting`` gave them (it admits attendees only)."""
+    attendee = policy.meeting_attendee(user, meeting)
+    if attendee is None:  # not reached after access_meeting; forbidden still looks like missing
+        raise Http404("No such meeting.")
+    return attendee
 
 
 def _item(meeting: Meeting, item_id: Any) -> AgendaItem:
@@ -95,7 +103,7 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             return render(
@@ -134,7 +142,7 @@ def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
 
 def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     context = _room_context(request, meeting)
@@ -425,7 +433,7 @@ def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> Htt
 def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes: each item as the policy issues it to their agency."""
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     if attendee.role == "third_party":
@@ -448,7 +456,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes as PDF: the same items the page and .txt give their agency,
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     if attendee.role == "third_party":
@@ -476,7 +484,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def summary(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     rows = executive_summaries(request.user, meeting)

@@ -103,6 +103,7 @@ def test_api_page_and_export_expose_the_same_categories(parity_world, api, signe
     # the export form: the shared reading function
     policy.forget(user)
     access = policy.case_access(user, world.case)
+    assert access is not None
     exported = reading.read_case(user, access, world.case, audit=False)
     export_text = json.dumps(exported, default=str)
     # the API

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import Agency, User
+from agencies.requests import member
 from core.errors import DomainError
 from core.pagination import KeysetPagination
 from core.parsing import optional_int
@@ -134,7 +135,7 @@ class CaseViewSet(viewsets.GenericViewSet):
                 referral=s.ReferralInput(**data["referral"]),
                 forum=data["forum"],
                 lead_agency=membership.agency,
-                acting_user=request.user,
+                acting_user=member(request),
                 link_nominal_id=data.get("link_nominal"),
                 confirm_new_nominal=data["confirm_new_nominal"],
                 mappa_category=data.get("mappa_category"),

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, User
+from agencies.requests import MemberApiRequest
 from audit.services import consult
 from core.errors import DomainError
 from core.pagination import KeysetPagination
@@ -111,13 +112,13 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 
 class AgreementDetail(APIView):
     @extend_schema(responses=s.AgreementSerializer)
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: MemberApiRequest, pk: str) -> Response:
         return Response(s.AgreementSerializer(_visible_agreement(request.user, pk)).data)
 
 
 class AgreementSign(APIView):
     @extend_schema(request=s.SignSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         data = s.SignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -142,7 +143,7 @@ class AgreementStatusChange(APIView):
     rule = staticmethod(policy.can_manage_agreement)
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         if not self.rule(request.user, agreement):
             raise _forbidden("You may not change this agreement's status.")
@@ -192,7 +193,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         return response
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         case = getattr(self, "case", None)  # set by get_queryset, after the policy let the user in
         live = policy.live_shares_visible_to(self.request.user, case) if case is not None else None
         context["live_ids"] = set(live.values_list("pk", flat=True)) if live is not None else set()
@@ -226,7 +227,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
 class ShareRevoke(APIView):
     @extend_schema(request=s.ReasonSerializer, responses=s.ShareSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         share, case, access = policy.access_share(request.user, pk)
         if not policy.can_revoke_share(request.user, share):
             raise _forbidden("Only the case owner or a chair of the lead agency revokes a share.")
@@ -246,7 +247,7 @@ class BreakGlassOpen(APIView):
     """Open a case not shared with you, giving a typed reason (at least 10 characters)."""
 
     @extend_schema(request=s.BreakGlassOpenSerializer, responses={201: s.BreakGlassSerializer})
-    def post(self, request: Request, case_id: str) -> Response:
+    def post(self, request: MemberApiRequest, case_id: str) -> Response:
         case = policy.case_for_break_glass(request.user, case_id)
         if case is None:
             raise Http404("No such case.")
@@ -286,7 +287,7 @@ class BreakGlassQueue(generics.ListAPIView[BreakGlass]):
 
 class BreakGlassReview(APIView):
     @extend_schema(request=s.BreakGlassReviewSerializer, responses=s.BreakGlassSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         glass = policy.access_break_glass_for_review(request.user, pk)
         if not policy.can_review_break_glass(request.user, glass):
             raise _forbidden("Only a chair or auditor of the lead agency reviews, once.")
@@ -378,7 +379,7 @@ class MatchNoticeList(generics.ListAPIView[MatchNotice]):
 
 class MatchNoticeShare(APIView):
     @extend_schema(request=s.MatchNoticeShareSerializer, responses={201: s.ShareSerializer})
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")
@@ -400,7 +401,7 @@ class MatchNoticeShare(APIView):
 
 class MatchNoticeDismiss(APIView):
     @extend_schema(request=None, responses=s.MatchNoticeSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")
