@@ -71,6 +71,7 @@ from sharing.policy.break_glass import (
 )
 from sharing.policy.cases import (
     Access,
+    Denied,
     access_case,
     can_view_case,
     case_access,
@@ -177,6 +178,7 @@ __all__ = [
     "Access",
     "Audience",
     "CONTENT_ROLES",
+    "Denied",
     "ITEM_CONTENT_KEYS",
     "ItemView",
     "LIST_ORDER",
