@@ -427,6 +427,7 @@ class VerifyResult:
     first_bad_seq: int | None = None
     checkpoints: int = 0
     unsealed: int = 0
+    verified_from: int = 1  # the first sequence number whose event was checked (1: the whole chain)
 
 
 Row = tuple[int, str, str, bool, bytes]  # seq, prev_hash, hash, event exists, canonical bytes
@@ -719,31 +720,39 @@ def _sql_encoder_is_ours() -> bool:
     body = migration.FUNCTION.split("$$")[1]
     with connection.cursor() as cursor:
         cursor.execute(
+            # the schema that holds the audit tables, not current_schema(): an earlier check in the same
+            # transaction pinned search_path with pg_catalog first (SET LOCAL outlives its savepoint)
             "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE p.proname = 'convene_audit_json' AND n.nspname = current_schema()"
+            "WHERE p.proname = 'convene_audit_json' AND n.oid = "
+            "(SELECT relnamespace FROM pg_class WHERE oid = 'audit_auditseal'::regclass)"
         )
         found = [row[0] for row in cursor.fetchall()]
     return found == [body]
 
 
 def _verify_in_postgresql(
-    checkpoints: dict[int, str], progress: Callable[[int], object] | None, chunk: int, workers: int
+    checkpoints: dict[int, str],
+    progress: Callable[[int], object] | None,
+    chunk: int,
+    workers: int,
+    start: int = 1,
 ) -> VerifyResult | int:
-    """Check the chain in PostgreSQL, ranges in parallel. Returns the failure, or how many verified."""
+    """Check the chain in PostgreSQL from ``start``, ranges in parallel. Returns the failure, or the
+    last sequence number verified."""
     bounds = AuditSeal.objects.aggregate(first=Min("seq"), last=Max("seq"))
     first, last = bounds["first"], bounds["last"]
     if last is None:
         return 0
     if first != 1:
         return _missing(1)
-    lows = range(1, last + 1, chunk)
+    lows = range(start, last + 1, chunk)
     by_range: dict[int, list[int]] = {}
     for seq in checkpoints:
-        if 1 <= seq <= last:
-            by_range.setdefault((seq - 1) // chunk, []).append(seq)
+        if start <= seq <= last:
+            by_range.setdefault((seq - start) // chunk, []).append(seq)
 
     def check(low: int) -> list[Flagged]:
-        return _check_range(low, low + chunk, by_range.get((low - 1) // chunk, []))
+        return _check_range(low, low + chunk, by_range.get((low - start) // chunk, []))
 
     # Other connections cannot see the caller's uncommitted transaction: stay on its connection then.
     if workers > 1 and len(lows) > 1 and not connection.in_atomic_block:
@@ -764,43 +773,67 @@ def _verify_in_postgresql(
     return verified
 
 
+def incremental_start(checkpoints: dict[int, str]) -> int:
+    """Where a run that checks only what is new begins: the newest signed checkpoint that the last
+    run, which found the chain intact, had verified. 1 (the whole chain) when there is none, or
+    when the last run found a fault."""
+    last = AuditVerification.objects.order_by("-ran_at", "-id").first()
+    if last is None or not last.ok:
+        return 1
+    covered = [seq for seq in checkpoints if seq <= last.verified_through_seq]
+    return max(covered, default=1)
+
+
 def verify_chain(
-    progress: Callable[[int], object] | None = None, chunk: int = 20_000, workers: int = 2
+    progress: Callable[[int], object] | None = None,
+    chunk: int = 20_000,
+    workers: int = 2,
+    *,
+    since_checkpoint: bool = False,
 ) -> VerifyResult:
-    """Walk the whole chain and check every checkpoint. Names the first sequence number that is wrong.
+    """Walk the chain and check every checkpoint. Names the first sequence number that is wrong.
 
     Detects an event changed (its hash no longer matches), deleted (its seal points at nothing, or a
     seal is missing), reordered (hash mismatch: the seq and id are hashed), or inserted (an event in
     no chain position and not waiting to be sealed). A checkpoint beyond the end of the chain means
     the tail was cut off. On PostgreSQL the chain is checked in the database, ``chunk`` seals per
     query on up to ``workers`` connections; elsewhere each event is encoded in Python.
+
+    ``since_checkpoint`` (the nightly run, PostgreSQL): every checkpoint's signature is still
+    checked, but events are checked only from the newest signed checkpoint that an earlier intact
+    run covered — that checkpoint's own seal is re-hashed and must match its signed head, which
+    anchors everything after it. A change to an event before that point is found by the full run
+    (weekly, and ``audit_verify`` on demand), not by this one.
     """
     checkpoints, failure = _checkpoints(known_keys())
     if failure is not None:
         return _finish(failure)
+    start = 1
     if connection.vendor == "postgresql" and _sql_encoder_is_ours():
-        outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers)
+        if since_checkpoint:
+            start = incremental_start(checkpoints)
+        outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers, start)
     else:
         if connection.vendor == "postgresql":
             log.warning("Audit verify: convene_audit_json is missing or altered; encoding in Python.")
         outcome = _verify_in_python(checkpoints, progress, min(chunk, 5_000))
     if isinstance(outcome, VerifyResult):
-        return _finish(outcome)
+        return _finish(outcome, start)
     expected = outcome
     beyond = max(checkpoints, default=0)
     if beyond > expected:
         return _finish(
-            VerifyResult(False, expected, f"Events after sequence {expected} were deleted.", expected + 1)
+            VerifyResult(False, expected, f"Events after sequence {expected} were deleted.", expected + 1),
+            start,
         )
-    stray = (
-        AuditEvent.objects.filter(
-            ~Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))),
-            ~Exists(AuditPending.objects.filter(event_id=OuterRef("id"))),
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
+    unplaced = AuditEvent.objects.filter(
+        ~Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))),
+        ~Exists(AuditPending.objects.filter(event_id=OuterRef("id"))),
     )
+    if start > 1:  # only events newer than the anchoring checkpoint's (events get ids in order)
+        anchor = AuditSeal.objects.filter(seq=start).values_list("event_id", flat=True).first()
+        unplaced = unplaced.filter(id__gt=anchor or 0)
+    stray = unplaced.order_by("id").values_list("id", flat=True).first()
     if stray is not None:
         after = (
             AuditSeal.objects.filter(event_id__lt=stray)
@@ -815,20 +848,27 @@ def verify_chain(
                 expected,
                 f"Event id {stray} is in no chain position: inserted after sequence {after}.",
                 after + 1,
-            )
+            ),
+            start,
         )
-    return _finish(
-        VerifyResult(True, expected, "The audit chain is intact.", None, len(checkpoints), pending_count())
+    message = (
+        "The audit chain is intact." if start == 1 else f"The audit chain is intact from sequence {start}."
     )
+    return _finish(VerifyResult(True, expected, message, None, len(checkpoints), pending_count()), start)
 
 
 def pending_count() -> int:
     return AuditPending.objects.count()
 
 
-def _finish(result: VerifyResult) -> VerifyResult:
+def _finish(result: VerifyResult, start: int = 1) -> VerifyResult:
+    result.verified_from = start
     AuditVerification.objects.create(
-        ran_at=timezone.now(), verified_through_seq=result.verified, ok=result.ok, message=result.message
+        ran_at=timezone.now(),
+        verified_from_seq=result.verified_from,
+        verified_through_seq=result.verified,
+        ok=result.ok,
+        message=result.message,
     )
     return result
 

@@ -92,6 +92,26 @@ def _bump(meeting: Meeting, **changes: Any) -> None:
     meeting.save(update_fields=[*changes, "version"])
 
 
+def _change_meeting(
+    meeting: Meeting,
+    *,
+    acting_user: Any,
+    op: str,
+    kind: str,
+    changes: dict[str, Any] | None = None,
+    obj: Any = None,
+    item: AgendaItem | None = None,
+    room_item: AgendaItem | None = None,
+    **detail: Any,
+) -> None:
+    """The tail of a change to a meeting: save it with its version raised (and ``changes``), write
+    the audit row (about ``obj`` or the meeting, on ``item``'s case), tell the room on commit (naming
+    ``room_item``, else ``item``)."""
+    _bump(meeting, **(changes or {}))
+    _audit(op, meeting=meeting, acting_user=acting_user, obj=obj, item=item, **detail)
+    broadcast(meeting, kind, item=room_item if room_item is not None else item)
+
+
 def _text(value: str | None, field: str, message: str, *, required: bool = True) -> str | None:
     if value is None or not str(value).strip():
         if required:
@@ -292,9 +312,9 @@ def do_add_agenda_item(
     if meeting.items.filter(case=case).exists():
         raise DomainError("This case is already on the agenda.", field="case")
     item = AgendaItem.objects.create(meeting=meeting, case=case, order=_next_order(meeting), reason=reason)
-    _bump(meeting)
-    _audit(Op.COLLECT, meeting=meeting, acting_user=acting_user, obj=item, item=item, reason=reason)
-    broadcast(meeting, "agenda", item=item)
+    _change_meeting(
+        meeting, acting_user=acting_user, op=Op.COLLECT, kind="agenda", obj=item, item=item, reason=reason
+    )
     notifications.notify_agenda_changed(meeting, acting_user)
     return item
 
@@ -342,9 +362,7 @@ def do_reorder_agenda(
         raise DomainError("List every agenda item exactly once.", field="agenda")
     for number, pk in enumerate(wanted, start=1):
         AgendaItem.objects.filter(pk=pk).update(order=number)
-    _bump(meeting)
-    _audit(Op.ALTER, meeting=meeting, acting_user=acting_user, reordered=True)
-    broadcast(meeting, "agenda")
+    _change_meeting(meeting, acting_user=acting_user, op=Op.ALTER, kind="agenda", reordered=True)
     return meeting
 
 
@@ -452,9 +470,15 @@ def do_start_meeting(*, meeting: Meeting, version: int | None, acting_user: Any)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise DomainError("Only a scheduled meeting can be started.", field="status")
     first = meeting.items.order_by("order").first()
-    _bump(meeting, status=MeetingStatus.IN_PROGRESS, started_at=timezone.now(), current_item=first)
-    _audit(Op.ALTER, meeting=meeting, acting_user=acting_user, status=MeetingStatus.IN_PROGRESS)
-    broadcast(meeting, "started", item=first)
+    _change_meeting(
+        meeting,
+        acting_user=acting_user,
+        op=Op.ALTER,
+        kind="started",
+        changes={"status": MeetingStatus.IN_PROGRESS, "started_at": timezone.now(), "current_item": first},
+        room_item=first,
+        status=MeetingStatus.IN_PROGRESS,
+    )
     return meeting
 
 
@@ -470,11 +494,16 @@ def do_move_to_item(*, meeting: Meeting, item: AgendaItem, version: int | None, 
     previous = meeting.current_item_id
     if previous and previous != item.pk:
         AgendaItem.objects.filter(pk=previous, status=ItemStatus.PENDING).update(status=ItemStatus.DISCUSSED)
-    _bump(meeting, current_item=item)
-    _audit(
-        Op.ALTER, meeting=meeting, acting_user=acting_user, obj=meeting, item=item, current_item=str(item.pk)
+    _change_meeting(
+        meeting,
+        acting_user=acting_user,
+        op=Op.ALTER,
+        kind="current_item",
+        changes={"current_item": item},
+        obj=meeting,
+        item=item,
+        current_item=str(item.pk),
     )
-    broadcast(meeting, "current_item", item=item)
     return meeting
 
 
@@ -727,9 +756,18 @@ def do_sign_off(*, meeting: Meeting, version: int | None, acting_user: Any) -> M
     if meeting.status != MeetingStatus.IN_PROGRESS:
         raise DomainError("Only a meeting in progress can be signed off.", field="status")
     meeting.items.filter(status=ItemStatus.PENDING).update(status=ItemStatus.DISCUSSED)
-    _bump(meeting, status=MeetingStatus.SIGNED_OFF, signed_off_at=timezone.now(), signed_off_by=acting_user)
-    _audit(Op.ALTER, meeting=meeting, acting_user=acting_user, status=MeetingStatus.SIGNED_OFF)
-    broadcast(meeting, "signed_off")
+    _change_meeting(
+        meeting,
+        acting_user=acting_user,
+        op=Op.ALTER,
+        kind="signed_off",
+        changes={
+            "status": MeetingStatus.SIGNED_OFF,
+            "signed_off_at": timezone.now(),
+            "signed_off_by": acting_user,
+        },
+        status=MeetingStatus.SIGNED_OFF,
+    )
     _carry_forward(meeting, acting_user)
     notifications.notify_minutes_ready(meeting)
     return meeting

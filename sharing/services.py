@@ -212,10 +212,23 @@ def do_change_agreement_status(
             )
     else:
         reason = require_reason(reason, field="reason", message="Give the reason for this change.")
+    reason = clean_text(reason)
+    _save_agreement_status(
+        agreement, status=status, reason=reason, acting_user=acting_user, detail={"reason": reason[:200]}
+    )
+    return agreement
+
+
+def _save_agreement_status(
+    agreement: SharingAgreement, *, status: str, reason: str, acting_user: Any, detail: dict[str, Any]
+) -> None:
+    """The tail of an agreement's status change (the row locked by the caller): save it with its
+    version raised, write the audit row (from, to and ``detail``), tell every party's members on
+    commit that their access changed, and notify the parties."""
     old = agreement.status
     agreement.status = status
     agreement.status_changed_at = timezone.now()
-    agreement.status_reason = clean_text(reason)
+    agreement.status_reason = reason
     agreement.version += 1
     agreement.save()
     record_event(
@@ -223,12 +236,10 @@ def do_change_agreement_status(
         actor=acting_user,
         obj=agreement,
         agreement_id=agreement.pk,
-        detail={"change": "status", "from": old, "to": status, "reason": agreement.status_reason[:200]},
+        detail={"change": "status", "from": old, "to": status, **detail},
     )
-    party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
-    _authz_changed(agency_ids=party_agencies)
+    _authz_changed(agency_ids=list(agreement.parties.values_list("agency_id", flat=True)))
     notifications.notify_agreement_status(agreement)
-    return agreement
 
 
 # --- shares ---------------------------------------------------------------------------------
@@ -469,21 +480,13 @@ def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> 
             locked = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
             if locked.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
                 continue
-            old = locked.status
-            locked.status = AgreementStatus.EXPIRED
-            locked.status_changed_at = timezone.now()
-            locked.status_reason = f"End date {locked.ends_on.isoformat() if locked.ends_on else ''} passed."
-            locked.version += 1
-            locked.save()
-            record_event(
-                Op.AGREEMENT,
-                actor=acting_user,
-                obj=locked,
-                agreement_id=locked.pk,
-                detail={"change": "status", "from": old, "to": AgreementStatus.EXPIRED, "automatic": True},
+            _save_agreement_status(
+                locked,
+                status=AgreementStatus.EXPIRED,
+                reason=f"End date {locked.ends_on.isoformat() if locked.ends_on else ''} passed.",
+                acting_user=acting_user,
+                detail={"automatic": True},
             )
-            _authz_changed(agency_ids=list(locked.parties.values_list("agency_id", flat=True)))
-            notifications.notify_agreement_status(locked)
             expired.append(locked)
     return expired
 
