@@ -32,6 +32,7 @@ from core.parsing import posted
 from .forms import CodeForm, SignInForm
 from .models import User
 from .services import do_sign_out
+from .sso_logout import provider_logout_page, provider_logout_url
 
 ENROL_DEVICE = "convene_enrol_device"
 LOCKED_MESSAGE = (
@@ -166,8 +167,6 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def signout(request: HttpRequest) -> HttpResponse:
-    from .sso_views import provider_logout_page, provider_logout_url
-
     provider_logout = provider_logout_url(request)  # a session begun at a provider ends there too
     do_sign_out(request=request)
     if provider_logout:

@@ -1,7 +1,8 @@
 """Writing, sealing, checkpointing and verifying the audit log.
 
 ``record_event`` is called by every do_* service inside its transaction: if the audit write fails,
-the action fails with it. It takes names and ids only; callers never pass a sensitive value.
+the action fails with it. It takes names and ids only; callers never pass a sensitive value. The
+caller hands over the actor and the actor's agency: audit imports no domain app and looks nothing up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -49,8 +50,13 @@ from .models import (
     Op,
 )
 
-if TYPE_CHECKING:
-    from agencies.models import Agency
+
+class ActorAgency(Protocol):
+    """The actor's agency as record_event needs it: the caller hands it over (audit looks nothing up)."""
+
+    @property
+    def pk(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
@@ -64,7 +70,7 @@ def record_event(
     op: str,
     *,
     actor: Any = None,
-    agency: Agency | None = None,
+    agency: ActorAgency | None = None,
     role: str = "",
     obj: Model | None = None,
     object_type: str = "",
@@ -110,43 +116,67 @@ def record_event(
     return event
 
 
-def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
-    """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
+class Grant(Protocol):
+    """What a consultation cites of the access that allowed it (sharing.policy.Access has these)."""
 
-    ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
-    A forbidden case and a case id that does not exist are recorded alike, with the same queries, so
-    the refusal costs the same either way and its timing does not tell the two apart; only a malformed
-    id (not a UUID) records nothing. The event notes whether the user's agency once held a share of the
-    case that has since been revoked, so the auditor's "attempts after a share was revoked" flag needs
-    no further lookup. Never raises for a malformed id; stores only ids.
+    share_ids: tuple[Any, ...]
+    agreement_ids: tuple[Any, ...]
+
+
+def consult(
+    user: Any,
+    obj: Model | type[Model] | None,
+    justification: str,
+    *,
+    agency: ActorAgency | None,
+    role: str = "",
+    case_id: Any = None,
+    categories: Iterable[str] = (),
+    grant: Grant | None = None,
+    recipients: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one consultation (a read, DPA 2018 s62): the one path every audited read takes.
+
+    ``obj`` is the row read, or the model of a list read (its label is the object type, with no
+    id). ``grant`` is the access the read was allowed under: its first share and agreement are cited.
+    The surface hands over the agency the reader acts for; nothing here looks it up.
     """
-    import uuid
-
-    from sharing import policy
-    from sharing.models import CaseShare
-
-    try:
-        case_uuid = uuid.UUID(str(case_id))
-    except ValueError:
-        return None
-    membership = policy.primary_membership(user)
-    agency_ids = policy.agency_ids(user)
-    revoked = list(
-        CaseShare.objects.filter(case_id=case_uuid, agency_id__in=agency_ids, revoked_at__isnull=False)
-        .order_by("-revoked_at")
-        .values_list("pk", flat=True)[:1]
-    )
+    if isinstance(obj, type):
+        target: dict[str, Any] = {"object_type": obj._meta.label}
+    else:
+        target = {"obj": obj}
     return record_event(
-        Op.PERMISSION_DENIED,
+        Op.CONSULT,
         actor=user,
-        agency=membership.agency if membership else None,
-        role=membership.role if membership else "",
-        object_type="cases.Case",
-        object_id=str(case_uuid),
-        case_id=case_uuid,
-        share_id=revoked[0] if revoked else None,
-        outcome="denied",
-        detail={"surface": surface[:100], "after_revocation": bool(revoked)},
+        agency=agency,
+        role=role,
+        case_id=case_id,
+        categories=sorted(set(categories)),
+        justification=justification,
+        share_id=grant.share_ids[0] if grant is not None and grant.share_ids else None,
+        agreement_id=grant.agreement_ids[0] if grant is not None and grant.agreement_ids else None,
+        recipients=recipients,
+        detail=detail,
+        **target,
+    )
+
+
+def own_consultations(
+    user: Any, model: type[Model], object_ids: Iterable[Any], *, since: datetime, limit: int
+) -> list[tuple[str, Any]]:
+    """(object id, detail) of this user's own CONSULT events of these rows since ``since``, newest
+    first: what a surface needs to avoid recording the same showing twice (no one else's reads)."""
+    return list(
+        AuditEvent.objects.filter(
+            op=Op.CONSULT,
+            actor_id=user.pk,
+            object_type=model._meta.label,
+            object_id__in=[str(i) for i in object_ids],
+            occurred_at__gte=since,
+        )
+        .order_by("-id")
+        .values_list("object_id", "detail")[:limit]
     )
 
 

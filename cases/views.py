@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
-from agencies.models import Membership, User
+from agencies.models import User
 from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
 from core.parsing import is_whole_number, posted
-from sharing import policy
+from sharing import copies, policy
 
 from . import choices as c
 from . import forms, reading
@@ -302,7 +302,7 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     membership = policy.primary_membership(request.user, access.agency_id)
-    return pdf.issue(
+    return copies.issue(
         title=f"Case summary: {data['reference']}",
         filename=f"case-{case.pk}.pdf",
         user=cast(User, request.user),  # access_case answered: a signed-in member
@@ -324,12 +324,8 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def _content_membership(user: Any) -> Membership | None:
-    return next((m for m in policy.memberships(user) if m.role in policy.CONTENT_ROLES), None)
-
-
 def case_create(request: HttpRequest) -> HttpResponse:
-    membership = _content_membership(request.user)
+    membership = policy.case_opening_membership(request.user)
     if membership is None:
         raise PermissionDenied("Only practitioners and chairs open cases.")
     form = forms.CaseCreateForm(posted(request))
@@ -481,7 +477,7 @@ def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    victim = Victim.objects.filter(pk=victim_id, case=case).first()
+    victim = case.victims.filter(pk=victim_id).first()
     if victim is None:
         from django.http import Http404
 
@@ -596,23 +592,11 @@ def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    agencies = {case.lead_agency_id} | set(
-        case.shares.values_list("agency_id", flat=True) if hasattr(case, "shares") else []
-    )
-    owners = User.objects.filter(
-        memberships__in=Membership.objects.active().filter(
-            agency_id__in=agencies, role__in=policy.CONTENT_ROLES
-        )
-    ).distinct()
+    owners = User.objects.filter(pk__in=policy.action_owners(case).values("user_id"))
     form = forms.ActionForm(posted(request), owners=owners)
 
     def save(d: dict[str, Any]) -> None:
-        membership = (
-            Membership.objects.active()
-            .filter(user=d["owner"], agency_id__in=agencies)
-            .select_related("agency")
-            .first()
-        )
+        membership = policy.action_owner_membership(d["owner"], case)
         if membership is None:
             raise DomainError("Choose someone in an agency working on this case.", field="owner")
         s.do_add_action(
@@ -631,7 +615,7 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    action = Action.objects.filter(pk=action_id, case=case).first()
+    action = case.actions.filter(pk=action_id).first()
     if action is None:
         from django.http import Http404
 
@@ -668,7 +652,7 @@ def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order
     from django.http import Http404
 
     case, _ = _lead(request, pk)
-    order = Order.objects.filter(pk=order_id, case=case).first()
+    order = case.orders.filter(pk=order_id).first()
     if order is None:
         raise Http404
     return case, order

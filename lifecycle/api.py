@@ -188,7 +188,11 @@ def lift_hold(request: Request, pk: str) -> Response:
 @api_view(["GET"])
 def certificates(request: Request) -> Response:
     agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
-    rows = ErasureCertificate.objects.filter(agency=agency).order_by("-erased_at")[:200]
+    rows = (
+        policy.erasure_certificates_visible_to(request.user)
+        .filter(agency=agency)
+        .order_by("-erased_at")[:200]
+    )
     return Response({"results": [certificate_dict(c) for c in rows]})
 
 
@@ -219,7 +223,11 @@ def sars(request: Request) -> Response:
         sar = do_open_sar(agency=agency, handled_by=request.user, query=query, reference=reference)
         return Response(sar_dict(sar), status=201)
     agency = dispatch.managed_agency(request.user, request.query_params.get("agency"), sar=True)
-    rows = SubjectAccessRequest.objects.filter(agency=agency).order_by("-requested_at")[:200]
+    rows = (
+        policy.subject_access_requests_visible_to(request.user)
+        .filter(agency=agency)
+        .order_by("-requested_at")[:200]
+    )
     return Response({"results": [sar_dict(s) for s in rows]})
 
 

@@ -22,7 +22,7 @@ from sharing import policy
 from . import dispatch
 from .certificates import signed_document
 from .forms import EraseForm, HoldForm, LiftForm, RetainForm, RuleForm, SarForm
-from .models import Decision, ErasureCertificate, LegalHold, RecordType, SubjectAccessRequest
+from .models import Decision, RecordType
 from .retention import Rules, review_queue
 from .sar import SubjectQuery, do_export_sar, do_open_sar
 from .services import do_lift_legal_hold, do_set_legal_hold, do_set_retention_rule
@@ -101,7 +101,7 @@ def review(request: HttpRequest, record_type: str, pk: str) -> HttpResponse:
                 else:
                     messages.success(request, "Erased. The erasure certificate is ready to download.")
                     return redirect("lifecycle:certificate", pk=certificate.pk)
-    hold = LegalHold.objects.active().filter(case=case).first()
+    hold = case.legal_holds.active().first()
     return render(
         request,
         "lifecycle/review.html",
@@ -187,7 +187,8 @@ def lift_hold(request: HttpRequest, pk: str) -> HttpResponse:
 def certificates(request: HttpRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))
     rows = (
-        ErasureCertificate.objects.filter(agency=agency)
+        policy.erasure_certificates_visible_to(request.user)
+        .filter(agency=agency)
         .select_related("erased_by")
         .order_by("-erased_at")[:200]
     )
@@ -239,7 +240,11 @@ def sars(request: HttpRequest) -> HttpResponse:
                 _form_error(form, exc)
             else:
                 return redirect("lifecycle:sar", pk=sar.pk)
-    rows = SubjectAccessRequest.objects.filter(agency=agency).order_by("-requested_at")[:200]
+    rows = (
+        policy.subject_access_requests_visible_to(request.user)
+        .filter(agency=agency)
+        .order_by("-requested_at")[:200]
+    )
     return render(
         request,
         "lifecycle/sars.html",

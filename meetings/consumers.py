@@ -380,13 +380,9 @@ class MeetingConsumer(LiveConsumer):
         await super().connect()
 
     def authorise(self) -> bool:
-        from .models import Meeting
-
         if self.meeting is None:
-            pk = self.scope["url_route"]["kwargs"]["meeting_id"]
-            self.meeting = Meeting.objects.filter(pk=pk).first()
-            if self.meeting is None:
-                return False
+            self.meeting = policy.visible_meeting(self.user, self.scope["url_route"]["kwargs"]["meeting_id"])
+            return self.meeting is not None
         return policy.can_view_meeting(self.user, self.meeting)
 
     def initial_groups(self) -> list[str]:
@@ -394,10 +390,8 @@ class MeetingConsumer(LiveConsumer):
 
     def _item_verdict(self, item_id: str) -> tuple[bool, float]:
         """Whether this attendee sees the item's content (``policy.agenda_item_view``), and for how long."""
-        from .models import AgendaItem
-
         item = (
-            AgendaItem.objects.filter(pk=item_id, meeting=self.meeting)
+            self.meeting.items.filter(pk=item_id)
             .select_related("case")
             .prefetch_related("excluded_agencies")
             .first()
@@ -489,10 +483,7 @@ class LiveFeedConsumer(LiveConsumer):
         await super().connect()
 
     def _can_view(self, case_id: str) -> bool:
-        from cases.models import Case
-
-        case = Case.objects.filter(pk=case_id).first()
-        return case is not None and policy.can_view_case(self.user, case)
+        return policy.visible_case(self.user, case_id) is not None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, Membership, Role
 from audit.models import Op
-from audit.services import record_event
+from audit.services import consult, record_event
 from cases import choices as cc
 from cases import services as case_services
 from cases.models import Action, Case
@@ -816,13 +816,13 @@ def do_notify_overdue_actions(*, today: date | None = None, acting_user: Any = N
         recipients = {action.owner_id}
         if action.meeting and action.meeting in chairs:
             recipients.add(chairs[action.meeting])
-        record_event(
-            Op.CONSULT,
-            actor=acting_user,
-            obj=action,
+        consult(
+            acting_user,
+            action,
+            "overdue action notification",
+            agency=None,
             case_id=action.case_id,
             categories=["C5"],
-            justification="overdue action notification",
             recipients=sorted(names.get(r, str(r)) for r in recipients),
             detail={"event": "action.overdue"},
         )

@@ -82,13 +82,13 @@ def lifecycle_notices() -> str:
 
 
 def email_outbox() -> str:
-    from .services import do_send_pending_immediate
+    from .outbox import do_send_pending_immediate
 
     return f"{do_send_pending_immediate(older_than_seconds=60)} notice(s) emailed"
 
 
 def digests() -> str:
-    from .services import do_send_digests
+    from .outbox import do_send_digests
 
     return f"{do_send_digests()} digest(s) sent"
 
@@ -127,7 +127,7 @@ def clean_up() -> str:
 
 
 def reap_stale_runs() -> str:
-    from .scheduler import reap_stale
+    from .cleanup import reap_stale
 
     return f"{reap_stale()} stale run(s) failed"
 

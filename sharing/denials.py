@@ -1,52 +1,68 @@
-"""Where a refused case id is recorded: at the surface that asked, never inside the policy.
+"""Recording a refused case: PERMISSION_DENIED, with what the auditor's flags need.
 
-``policy.access_case`` only decides: it raises ``policy.Denied`` (an Http404, the same body as a
-missing case) and writes nothing. ``record`` writes the one PERMISSION_DENIED row for it, whether the
-case exists or not (``audit.services.record_denied``), and is called from exactly these places:
+The policy only decides: ``policy.access_case`` raises ``policy.Denied`` (an Http404, the same body
+as a missing case) and writes nothing. ``record`` writes the one row for it, and is called from
+exactly these places: pages, ``sharing.middleware.DeniedMiddleware``; the REST API,
+``sharing.api.exceptions.exception_handler``; and a view that answers a refusal with a message of
+its own instead of a 404 (the meeting's "add a case to the agenda" form), where it catches it.
+WebSocket consumers ask ``policy.can_view_case``, never ``access_case``: they have nothing to record.
 
-- pages: ``DeniedMiddleware.process_exception`` (the 404 page is then rendered as for any Http404);
-- the REST API: ``api_exception_handler`` (then the API's usual 404 body, ``core.api``);
-- a view that answers a refusal with a message of its own instead of a 404 (the meeting's "add a
-  case to the agenda" form) calls ``record`` where it catches the refusal.
-
-WebSocket consumers ask ``policy.can_view_case`` and never ``access_case``, so they have no refusal
-to record.
+Here rather than in audit (which imports no domain app) because the event names the refused user's
+agency and role and any share of the case that agency once held, and those are the policy's and the
+share table's to answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from rest_framework.response import Response
+from audit.models import AuditEvent, Op
+from audit.services import record_event
 
-from audit.services import record_denied
-from core.api import exception_handler
-from sharing.policy import Denied
+from . import policy
+from .models import CaseShare
 
 
 def record(exc: BaseException) -> None:
-    """Record a refusal for the auditors if ``exc`` is one (a signed-in user's ``Denied``); else nothing."""
-    if isinstance(exc, Denied) and getattr(exc.user, "is_authenticated", False):
+    """Record a refusal if ``exc`` is one (a signed-in user's ``policy.Denied``); else do nothing."""
+    if isinstance(exc, policy.Denied) and getattr(exc.user, "is_authenticated", False):
         record_denied(exc.user, exc.case_id, exc.reason)
 
 
-class DeniedMiddleware:
-    """Pages: a view's ``Denied`` is recorded once, then answered like any Http404."""
+def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
+    """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
+    A forbidden case and a case id that does not exist are recorded alike, with the same queries, so
+    the refusal costs the same either way and its timing does not tell the two apart; only a malformed
+    id (not a UUID) records nothing. The event notes whether the user's agency once held a share of the
+    case that has since been revoked, so the auditor's "attempts after a share was revoked" flag needs
+    no further lookup. Never raises for a malformed id; stores only ids.
+    """
+    try:
+        case_uuid = uuid.UUID(str(case_id))
+    except ValueError:
+        return None
+    membership = policy.primary_membership(user)
+    agency_ids = policy.agency_ids(user)
+    revoked = list(
+        CaseShare.objects.filter(case_id=case_uuid, agency_id__in=agency_ids, revoked_at__isnull=False)
+        .order_by("-revoked_at")
+        .values_list("pk", flat=True)[:1]
+    )
+    return record_event(
+        Op.PERMISSION_DENIED,
+        actor=user,
+        agency=membership.agency if membership else None,
+        role=membership.role if membership else "",
+        object_type="cases.Case",
+        object_id=str(case_uuid),
+        case_id=case_uuid,
+        share_id=revoked[0] if revoked else None,
+        outcome="denied",
+        detail={"surface": surface[:100], "after_revocation": bool(revoked)},
+    )
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        """Record; return nothing, so the exception goes on to Django's 404 handling unchanged."""
-        record(exception)
-
-
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The REST API: a view's ``Denied`` is recorded once, then answered by ``core.api``'s handler."""
-    record(exc)
-    return exception_handler(exc, context)
+__all__ = ["record", "record_denied"]

@@ -8,23 +8,20 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from agencies.models import Agency, Membership, Role, User
-from audit.models import Op
-from audit.services import record_event
+from agencies.models import Agency, Role
+from audit.services import consult
 from cases.models import Case
 from core.errors import DomainError
 from core.parsing import posted
 
 from . import forms, policy, services
 from .models import (
-    AgreementParty,
     AgreementStatus,
-    BreakGlass,
     CaseShare,
     Disclosure,
     MatchNotice,
@@ -184,7 +181,7 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
     case, access = policy.access_case(user, case_id)
     may_share = policy.can_share_case(user, case)
     agreements = policy.shareable_agreements(case)
-    party = AgreementParty.objects.filter(agreement__in=agreements, agency_id=OuterRef("pk"))
+    party = policy.agreement_parties(agreements).filter(agency_id=OuterRef("pk"))
     agencies = Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).filter(Exists(party))
     form = forms.ShareForm(posted(request), agencies=agencies, agreements=agreements)
     if request.method == "POST":
@@ -209,22 +206,20 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
                 messages.success(request, f"Shared with {data['agency']}.")
                 return redirect("sharing:case-shares", case_id=case.pk)
     shares = list(policy.shares_visible_to(user, case).select_related("agency", "agreement"))
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    consult(
+        user,
+        CaseShare,
+        access.justification,
         agency=Agency.objects.get(pk=access.agency_id),
         role=access.role,
-        object_type="sharing.CaseShare",
         case_id=case.pk,
-        justification=access.justification,
-        share_id=access.share_ids[0] if access.share_ids else None,
-        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        grant=access,
         detail={"view": "share_list"},
     )
-    live_ids = set(CaseShare.objects.live().filter(case_id=case.pk).values_list("pk", flat=True))
+    live_ids = set(policy.live_shares_visible_to(user, case).values_list("pk", flat=True))
     terms = {
         (p.agreement_id, p.agency_id): p.categories
-        for p in AgreementParty.objects.filter(agreement__in=agreements).select_related("agency")
+        for p in policy.agreement_parties(agreements).select_related("agency")
     }
     return render(
         request,
@@ -246,8 +241,7 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 @require_POST
 def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
-    share = get_object_or_404(CaseShare.objects.select_related("case", "agency"), pk=pk)
-    case, access = policy.access_case(request.user, share.case_id)
+    share, case, access = policy.access_share(request.user, pk)
     if not policy.can_revoke_share(request.user, share):
         raise Http404("Not found.")
     form = forms.RevokeForm(request.POST)
@@ -269,10 +263,10 @@ def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
 # --- break-glass ----------------------------------------------------------------------------
 def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
     """Ask for emergency access to a case not shared with your agency, with a typed reason."""
-    case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
+    user = request.user
+    case = policy.case_for_break_glass(user, case_id)
     if case is None:
         raise Http404("No such case.")
-    user = request.user
     if policy.case_access(user, case) is not None:
         return redirect(case_url(case))
     agreements = policy.break_glass_agreements(user, case)
@@ -308,23 +302,31 @@ def break_glass_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not policy.break_glass_reviewer_agencies(user):
         raise Http404("Not found.")
-    pending = policy.break_glass_review_queue(user).select_related("case", "user", "agency", "agreement")
+    pending = list(
+        policy.break_glass_queue(user, "pending").select_related("case", "user", "agency", "agreement")
+    )
+    reviewable = {glass.pk for glass in pending if policy.can_review_break_glass(user, glass)}
     reviewed = (
-        policy.break_glass_reviewed_by_my_agencies(user)
+        policy.break_glass_queue(user, "reviewed")
         .select_related("case", "user", "agency", "agreement", "reviewed_by")
         .order_by("-reviewed_at")[:50]
     )
     return render(
         request,
         "sharing/break_glass_queue.html",
-        {"pending": pending, "reviewed": reviewed, "review_form": forms.ReviewForm()},
+        {
+            "pending": pending,
+            "reviewable": reviewable,
+            "reviewed": reviewed,
+            "review_form": forms.ReviewForm(),
+        },
     )
 
 
 @require_POST
 def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
-    glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
-    if glass.user_id == request.user.pk or not policy.can_review_break_glass(request.user, glass):
+    glass = policy.access_break_glass_for_review(request.user, pk)
+    if not policy.can_review_break_glass(request.user, glass):
         raise Http404("Not found.")
     form = forms.ReviewForm(request.POST)
     if form.is_valid():
@@ -345,22 +347,13 @@ def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- disclosures ----------------------------------------------------------------------------
-def _lead_chairs(case: Case) -> list[User]:
-    ids = (
-        Membership.objects.active()
-        .filter(agency_id=case.lead_agency_id, role=Role.CHAIR)
-        .values_list("user_id", flat=True)
-    )
-    return list(User.objects.filter(pk__in=ids, is_active=True))
-
-
 def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     if not policy.can_view_disclosures(user, case):
         raise Http404("No such case.")
     may_disclose = policy.can_disclose_case(user, case)
-    chairs = _lead_chairs(case)
+    chairs = policy.disclosure_approvers(case)
     form = forms.DisclosureForm(posted(request), chairs=chairs)
     if request.method == "POST":
         if not may_disclose:
@@ -381,15 +374,14 @@ def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
             else:
                 messages.success(request, "Disclosure recorded.")
                 return redirect("sharing:case-disclosures", case_id=case.pk)
-    disclosures = list(Disclosure.objects.filter(case_id=case.pk).select_related("case", "approved_by"))
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    disclosures = list(policy.disclosures_visible_to(user, case).select_related("case", "approved_by"))
+    consult(
+        user,
+        Disclosure,
+        access.justification,
         agency=Agency.objects.get(pk=access.agency_id),
         role=access.role,
-        object_type="sharing.Disclosure",
         case_id=case.pk,
-        justification=access.justification,
         detail={"view": "disclosure_log"},
     )
     return render(

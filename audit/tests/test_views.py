@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent, Op
-from audit.services import record_denied, record_event, verify_chain
+from audit.services import record_event, verify_chain
 from sharing import policy
+from sharing.denials import record_denied
 
 from .test_no_sensitive_values import every_plaintext
 

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "notifications",
+    "bench",  # manage.py seed_large (no models)
+    "home",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +72,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     # last, so the first to see a view's exception: records a refused case id (policy.Denied)
-    "sharing.denials.DeniedMiddleware",
+    "sharing.middleware.DeniedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,7 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "core.context_processors.convene",
+                "home.context_processors.convene",
             ],
         },
     }
@@ -165,7 +167,7 @@ AUTH_PASSWORD_VALIDATORS = [
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 ANONYMOUS_USER_NAME = None
 LOGIN_URL = "agencies:login"
-LOGIN_REDIRECT_URL = "core:dashboard"
+LOGIN_REDIRECT_URL = "home:dashboard"
 OTP_TOTP_ISSUER = "Convene"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
@@ -224,7 +226,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "sharing.denials.api_exception_handler",  # records policy.Denied, then core.api
+    "EXCEPTION_HANDLER": "sharing.api.exceptions.exception_handler",  # records policy.Denied, then core.api
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # JSON with a nesting limit
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from agencies.models import Role
+from django.db.models import QuerySet
+
+from agencies.models import Membership, Role, User
 from cases.models import Case
 from sharing.models import CaseShare
 from sharing.policy.cases import case_access
-from sharing.policy.identity import Viewer, has_role
+from sharing.policy.identity import CONTENT_ROLES, Viewer, has_role, memberships
 
 
 def can_edit_case(user: Viewer, case: Case) -> bool:
@@ -70,3 +72,55 @@ def can_erase_case(user: Viewer, case: Case) -> bool:
         has_role(user, Role.DPO, case.lead_agency_id)
         or has_role(user, Role.AGENCY_ADMIN, case.lead_agency_id)
     )
+
+
+# --- opening a case (cases/views.py and cases/api/views.py ask) ---------------------------------
+def case_opening_membership(user: Viewer) -> Membership | None:
+    """The membership a user opens a case under (the lead agency): their first content role."""
+    return next((m for m in memberships(user) if m.role in CONTENT_ROLES), None)
+
+
+def can_open_case(user: Viewer) -> bool:
+    """Practitioners and chairs open cases, for the agency they hold that role in."""
+    return case_opening_membership(user) is not None
+
+
+# --- who may own an action on a case --------------------------------------------------------------
+def action_owner_agency_ids(case: Case) -> frozenset[int]:
+    """The lead agency and every agency the case is shared with now (a live share)."""
+    shared = CaseShare.objects.live().filter(case_id=case.pk).values_list("agency_id", flat=True)
+    return frozenset({case.lead_agency_id, *shared})
+
+
+def action_owners(case: Case) -> QuerySet[Membership]:
+    """Active practitioner and chair memberships in the agencies working on the case now."""
+    return (
+        Membership.objects.active()
+        .filter(agency_id__in=action_owner_agency_ids(case), role__in=CONTENT_ROLES)
+        .select_related("user", "agency")
+        .order_by("agency_id", "user_id", "pk")
+    )
+
+
+def can_own_action(user: User, agency_id: int, case: Case) -> bool:
+    """May ``user`` own an action on ``case`` for ``agency_id``: a content role there, and the
+    agency leads the case or holds a live share of it."""
+    if agency_id not in action_owner_agency_ids(case):
+        return False
+    return (
+        Membership.objects.active()
+        .filter(user_id=user.pk, agency_id=agency_id, role__in=CONTENT_ROLES)
+        .exists()
+    )
+
+
+def action_owner_membership(user: User, case: Case) -> Membership | None:
+    """The membership an action assigned to ``user`` on ``case`` is owned under (None: not an owner)."""
+    return action_owners(case).filter(user_id=user.pk).first()
+
+
+# --- disclosures: who approves one ----------------------------------------------------------------
+def disclosure_approvers(case: Case) -> list[User]:
+    """Who may approve a disclosure of the case: the lead agency's active chairs."""
+    chairs = Membership.objects.active().filter(agency_id=case.lead_agency_id, role=Role.CHAIR)
+    return list(User.objects.filter(pk__in=chairs.values("user_id"), is_active=True))

@@ -166,8 +166,8 @@ class Denied(Http404):
     """A case id refused: missing or forbidden, alike (a 404 to the user, with the same body).
 
     The policy only decides; it writes nothing. The surface that asked records the attempt for the
-    auditors, once, from what this carries (``sharing.denials.record``: the page middleware, the API's
-    exception handler, or a view that answers a refusal with a message of its own). ``reason`` names
+    auditors, once, from what this carries (``sharing.denials.record``, called by the page middleware,
+    the API's exception handler, or a view that answers a refusal with a message of its own). ``reason`` names
     the rule that refused (the audit row's ``surface``); ``case_id`` is the id asked for, which may
     not exist.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
@@ -102,3 +103,12 @@ def is_operator(user: Viewer) -> bool:
         and getattr(user, "is_active", False)
         and getattr(user, "is_superuser", False)
     )
+
+
+def _is_uuid(value: object) -> bool:
+    """Whether ``value`` reads as a UUID (a malformed id is answered like a missing one)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
 
 from agencies.models import Membership, Role
-from sharing.policy.cases import Access, case_access
+from cases.models import Case
+from sharing.policy.cases import Access, can_view_case, case_access
 from sharing.policy.fields import visible_fields
-from sharing.policy.identity import Viewer, _cache, _person_id, agency_ids, has_role, memberships
+from sharing.policy.identity import Viewer, _cache, _is_uuid, _person_id, agency_ids, has_role, memberships
 
 if TYPE_CHECKING:
     from meetings.models import AgendaItem, Attendee, Meeting
@@ -133,3 +135,53 @@ def minute_fields(view: ItemView, obj: Any) -> frozenset[str]:
     if view.mode != "minutes" or view.access is None:
         return frozenset()
     return visible_fields(view.access, obj)
+
+
+# --- fetching one meeting or case for a page or a socket ---------------------------------------------
+def visible_meeting(user: Viewer, pk: Any) -> Meeting | None:
+    """The meeting if the user may see it (``can_view_meeting``); None if missing or forbidden."""
+    from meetings.models import Meeting
+
+    if not _is_uuid(pk):
+        return None
+    meeting = Meeting.objects.select_related("chair", "chair_agency", "current_item").filter(pk=pk).first()
+    if meeting is None or not can_view_meeting(user, meeting):
+        return None
+    return meeting
+
+
+def access_meeting(user: Viewer, pk: Any) -> Meeting:
+    """The meeting if the user may see it; Http404 whether it is missing or forbidden."""
+    meeting = visible_meeting(user, pk)
+    if meeting is None:
+        raise Http404("No such meeting.")
+    return meeting
+
+
+def access_chaired_meeting(user: Viewer, pk: Any) -> Meeting:
+    """The meeting if the user chairs it; Http404 for everyone else (chair controls are hidden)."""
+    meeting = access_meeting(user, pk)
+    if not can_chair_meeting(user, meeting):
+        raise Http404("No such meeting.")
+    return meeting
+
+
+def visible_case(user: Viewer, pk: Any) -> Case | None:
+    """The case if the user may see it now; None if missing or forbidden (a socket's subscribe:
+    unlike ``access_case`` nothing is recorded, the refusal is the reply)."""
+    if not _is_uuid(pk):
+        return None
+    case = Case.objects.filter(pk=pk).first()
+    return case if case is not None and can_view_case(user, case) else None
+
+
+def meeting_action_owners(meeting: Meeting) -> QuerySet[Membership]:
+    """Active memberships in the agencies attending the meeting: who a meeting's action may go to."""
+    agencies = meeting.attendees.values("agency_id")
+    return Membership.objects.active().filter(agency_id__in=agencies).select_related("user", "agency")
+
+
+def membership_in(user_id: Any, agency_id: int) -> Membership | None:
+    """The active membership of a person in an agency (a chair inviting them by name), or None."""
+    members = Membership.objects.active().filter(user_id=user_id, agency_id=agency_id)
+    return members.select_related("user").first()

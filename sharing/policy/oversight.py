@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.models import Agency, Membership, Role, User
 from cases.models import Case
-from sharing.models import BreakGlass, CaseShare
+from sharing.models import AgreementParty, BreakGlass, CaseShare, SharingAgreement
 from sharing.policy.identity import Viewer, _person_id, agency_ids, has_role, is_operator
 
 if TYPE_CHECKING:
@@ -98,3 +98,13 @@ def provider_may_sign_in(user: Viewer, agency: Agency | int) -> bool:
 def can_view_operations(user: Viewer) -> bool:
     """The operations page (scheduled jobs, failed or late runs) is for operators only."""
     return is_operator(user)
+
+
+def audit_agreements_visible_to(user: Viewer) -> QuerySet[SharingAgreement]:
+    """Agreements an auditor may name: those one of their agencies is party to (every agreement for
+    a partnership-wide auditor, ``audit_scope_agency_ids`` None)."""
+    scope = audit_scope_agency_ids(user)
+    if scope is None:
+        return SharingAgreement.objects.all()
+    party = AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope)
+    return SharingAgreement.objects.filter(Exists(party))

@@ -65,6 +65,9 @@ class Dashboard:
     break_glass_to_review: int = 0
     # auditor
     chain: dict[str, Any] = field(default_factory=dict)
+    audit_activity: dict[date, int] = field(
+        default_factory=dict
+    )  # events per day, as the audit pages scope them
     audit_activity_chart: SafeString | None = None
     # agency admin
     people: list[dict[str, Any]] = field(default_factory=list)
@@ -167,11 +170,7 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
     )
 
     board.upcoming_meetings, board.meetings_available = _upcoming_meetings(user, now)
-    board.break_glass_to_review = policy.break_glass_review_queue(user).count() if _is_chair(board) else 0
-
-
-def _is_chair(board: Dashboard) -> bool:
-    return any(m.role == Role.CHAIR for m in board.memberships)
+    board.break_glass_to_review = policy.break_glass_review_queue(user).count()
 
 
 def _upcoming_meetings(user: Any, now: datetime) -> tuple[list[Any], bool]:
@@ -197,7 +196,6 @@ def _upcoming_meetings(user: Any, now: datetime) -> tuple[list[Any], bool]:
 # --- auditors ---------------------------------------------------------------------------------
 def _audit(board: Dashboard, user: Any, now: datetime) -> None:
     from audit import services as audit_services
-    from audit.models import AuditEvent
 
     last = audit_services.last_verification()
     board.chain = {
@@ -209,10 +207,7 @@ def _audit(board: Dashboard, user: Any, now: datetime) -> None:
     }
     start = board.today - timedelta(days=AUDIT_ACTIVITY_DAYS - 1)
     since = timezone.make_aware(datetime.combine(start, datetime.min.time()))
-    events = AuditEvent.objects.filter(occurred_at__gte=since)
-    scope = policy.audit_scope_agency_ids(user)
-    if scope is not None:
-        events = events.filter(actor_agency_id__in=scope)
+    events = policy.audit_events_visible_to(user).filter(occurred_at__gte=since)
     counts = {
         row["day"]: row["n"]
         for row in events.annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
@@ -220,6 +215,7 @@ def _audit(board: Dashboard, user: Any, now: datetime) -> None:
         .values("day")
         .annotate(n=Count("pk"))
     }
+    board.audit_activity = counts
     board.audit_activity_chart = charts.time_series(
         title=f"Audit events per day, last {AUDIT_ACTIVITY_DAYS} days",
         points=charts.daily_points(counts, start, board.today),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.checks import check_no_demo_accounts
+from agencies.checks import check_no_demo_accounts
 
 
 @pytest.fixture
