@@ -20,7 +20,7 @@ from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
-from sharing import copies, policy
+from sharing import copies, denials, policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Meeting, MeetingStatus
@@ -249,7 +249,8 @@ def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
     try:
         case, _access = policy.access_case(request.user, request.POST.get("case", ""))
         services.do_add_agenda_item(meeting=meeting, case=case, acting_user=request.user)
-    except Http404:
+    except Http404 as refused:
+        denials.record(refused)  # a refused case id is recorded as on any other surface
         messages.error(request, "No case with that identifier is visible to you.")
     except DomainError as exc:
         messages.error(request, exc.message)
