@@ -15,7 +15,6 @@ share table's to answer.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from audit.models import AuditEvent, Op
 from audit.services import record_event
@@ -30,7 +29,7 @@ def record(exc: BaseException) -> None:
         record_denied(exc.user, exc.case_id, exc.reason)
 
 
-def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
+def record_denied(user: policy.Viewer, case_id: object, surface: str) -> AuditEvent | None:
     """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
 
     ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
