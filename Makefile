@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell (sha256sum requirements.lock 2>/dev/null || 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format typecheck migrate seed bench bench-tiny mutate lock clean
+.PHONY: install run test lint style imports format typecheck migrate seed bench bench-tiny mutate lock clean
 
 $(STAMP): requirements.lock
 	@test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -44,9 +44,16 @@ mutate: install
 		$(BIN)/mutmut run --max-children $(MUTATE_WORKERS) $(MUTANTS)
 	@$(BIN)/mutmut results
 
-lint: install
+## make lint: ruff (make style) and the import contracts (make imports)
+lint: style imports
+
+style: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+
+## make imports: the import contracts (pyproject.toml [tool.importlinter]; docs/architecture.md)
+imports: install
+	@$(BIN)/lint-imports --no-cache
 
 format: install
 	@$(BIN)/ruff format .

@@ -22,7 +22,7 @@ from core.parsing import posted
 from sharing import policy
 
 from .forms import AcceptInvitationForm, CreateAgencyForm, InviteAdminForm, OpenInvitationForm
-from .models import Agency, AgencyInvitation, User
+from .models import Agency, User
 from .services import (
     InvitationUnusable,
     do_accept_invitation,
@@ -129,7 +129,8 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def withdraw_invitation(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
     operator = _operator(request)
-    invitation = get_object_or_404(AgencyInvitation, pk=pk, agency__slug=slug)
+    agency = get_object_or_404(Agency, slug=slug)
+    invitation = get_object_or_404(agency.invitations, pk=pk)
     try:
         do_withdraw_invitation(invitation=invitation, acting_user=operator)
     except DomainError as exc:

@@ -29,7 +29,7 @@ def _administered_agency(request: HttpRequest, slug: str) -> Agency:
 
 
 def _membership(agency: Agency, pk: Any) -> Membership:
-    return get_object_or_404(Membership.objects.select_related("user", "agency"), pk=pk, agency=agency)
+    return get_object_or_404(agency.memberships.select_related("user", "agency"), pk=pk)
 
 
 def people(request: HttpRequest) -> HttpResponse:
@@ -142,7 +142,7 @@ def end_member(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
                 "Their access through it stopped at once.",
             )
             if not policy.can_manage_memberships(request.user, agency):
-                return redirect("core:dashboard")
+                return redirect("home:dashboard")
             return redirect("agencies:members", slug=agency.slug)
     context = {"agency": agency, "membership": membership, "error": error}
     return render(request, "agencies/member_end.html", context, status=400 if error else 200)

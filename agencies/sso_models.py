@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 from django_otp.models import Device
-
-from .models import Agency, User
 
 __all__ = ["AgencyIdentityProvider", "ExternalIdentity", "MfaPolicy", "ProviderAttestedDevice"]
 
@@ -26,7 +25,9 @@ class MfaPolicy(models.TextChoices):
 class AgencyIdentityProvider(models.Model):
     """One agency's OpenID Connect provider. The client secret stays in a file; only its name is here."""
 
-    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="identity_provider")
+    agency = models.OneToOneField(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="identity_provider"
+    )
     is_enabled = models.BooleanField(default=False)
     issuer = models.CharField(
         max_length=300, help_text="Exactly the provider's issuer (the iss of its tokens), https only."
@@ -71,7 +72,9 @@ class ExternalIdentity(models.Model):
 
     provider = models.ForeignKey(AgencyIdentityProvider, on_delete=models.CASCADE, related_name="identities")
     subject = models.CharField(max_length=255)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
 
@@ -102,7 +105,7 @@ class ProviderAttestedDevice(Device):
     """
 
     # No reverse accessors: django-otp is untyped, and nothing reads devices from a user or provider.
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     provider = models.ForeignKey(AgencyIdentityProvider, on_delete=models.CASCADE, related_name="+")
 
     objects = ProviderDeviceManager()

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.common.security import generate_token
-from authlib.common.urls import add_params_to_uri
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from axes.utils import reset as reset_failures
@@ -40,11 +37,11 @@ from . import oidc
 from .middleware import SESSION_STARTED, SSO_ISSUER, SSO_PROVIDER, SSO_UNTIL
 from .models import Agency
 from .sso_forms import FindOrganisationForm, IdentityProviderForm
+from .sso_logout import SSO_END_SESSION
 from .sso_models import AgencyIdentityProvider
 from .sso_services import do_configure_identity_provider, do_link_sso_sign_in
 from .views import _safe_next, lockout_response
 
-SSO_END_SESSION = "convene_sso_end_session"
 SSO_NEXT = "convene_sso_next"
 LEEWAY_SECONDS = 60
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -242,35 +239,6 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
     otp_login(request, device)
     reset_failures(ip=get_client_ip_address(request), username=user.get_username())
     return redirect(target)
-
-
-def provider_logout_url(request: HttpRequest) -> str | None:
-    """Where to end the provider's session too (RP-initiated logout), for a session begun there.
-
-    Read before the Convene session is flushed; None for a password sign-in or a provider that
-    publishes no end_session_endpoint.
-    """
-    endpoint = request.session.get(SSO_END_SESSION) or ""
-    provider_id = request.session.get(SSO_PROVIDER)
-    if not endpoint or provider_id is None or urlsplit(endpoint).scheme not in ("https", "http"):
-        return None
-    provider = AgencyIdentityProvider.objects.filter(pk=provider_id).first()
-    if provider is None:
-        return None
-    params = {
-        "client_id": provider.client_id,
-        "post_logout_redirect_uri": request.build_absolute_uri("/signin/?signedout=1"),
-        "state": generate_token(20),
-    }
-    url: str = add_params_to_uri(endpoint, params)
-    return url
-
-
-def provider_logout_page(request: HttpRequest, url: str) -> HttpResponse:
-    """Convene's session has ended; the browser goes on to the provider by a link (and a refresh)."""
-    response = render(request, "agencies/sso_signed_out.html", {"logout_url": url})
-    add_never_cache_headers(response)
-    return response
 
 
 # --- the agency admin's configuration page ------------------------------------------------------

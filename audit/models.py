@@ -125,6 +125,8 @@ class AuditVerification(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     ran_at = models.DateTimeField()
+    # 1 for a full run; a nightly run checks events from the newest checkpoint an intact run covered
+    verified_from_seq = models.BigIntegerField(default=1)
     verified_through_seq = models.BigIntegerField()
     ok = models.BooleanField()
     message = models.TextField(blank=True)

@@ -21,7 +21,7 @@ from agencies.models import Agency, Role, User
 from core.errors import DomainError
 from core.parsing import is_whole_number
 from sharing import policy
-from sharing.models import AgreementParty, BreakGlass, SharingAgreement
+from sharing.models import BreakGlass, SharingAgreement
 
 from .models import AuditCheckpoint, AuditEvent, AuditVerification, Op
 from .services import pending_count
@@ -194,12 +194,7 @@ def people_in_scope(user: User, ids: set[int]) -> dict[int, str]:
 
 def _agreements(user: User, ids: set[Any]) -> dict[Any, str]:
     """Titles of the agreements among ``ids`` that one of the auditor's agencies is party to."""
-    qs = SharingAgreement.objects.filter(pk__in=ids or {NO_UUID})
-    scope = policy.audit_scope_agency_ids(user)
-    if scope is not None:
-        qs = qs.filter(
-            Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope))
-        )
+    qs = policy.audit_agreements_visible_to(user).filter(pk__in=ids or {NO_UUID})
     return {
         pk: f"{title} ({reference})" for pk, title, reference in qs.values_list("pk", "title", "reference")
     }
@@ -376,6 +371,8 @@ def many_cases_flags(user: Any) -> list[BurstFlag]:
     flags: dict[int, BurstFlag] = {}
     recent: dict[int, deque[tuple[datetime, Any]]] = defaultdict(deque)
     for actor_id, username, at, case_id in rows.iterator(chunk_size=5000):
+        if actor_id is None:  # excluded by the filter above
+            continue
         queue = recent[actor_id]
         queue.append((at, case_id))
         while queue and at - queue[0][0] > window:
@@ -387,22 +384,22 @@ def many_cases_flags(user: Any) -> list[BurstFlag]:
 
 
 def break_glass_awaiting_review(user: Any) -> QuerySet[BreakGlass]:
-    scope = policy.audit_scope_agency_ids(user)
-    qs = BreakGlass.objects.filter(reviewed_at__isnull=True).select_related("case", "user", "agency")
-    if scope is not None:
-        qs = qs.filter(Q(agency_id__in=scope) | Q(case__lead_agency_id__in=scope))
-    return qs.order_by("opened_at")
+    return (
+        policy.break_glass_awaiting_audit(user).select_related("case", "user", "agency").order_by("opened_at")
+    )
 
 
 def denied_after_revocation(user: Any) -> QuerySet[AuditEvent]:
     """Refused attempts on a case after a share of it was revoked."""
-    revoked = AuditEvent.objects.filter(
-        op=Op.SHARE_REVOKED, case_id=OuterRef("case_id"), occurred_at__lte=OuterRef("occurred_at")
+    revoked = Exists(
+        AuditEvent.objects.filter(
+            op=Op.SHARE_REVOKED, case_id=OuterRef("case_id"), occurred_at__lte=OuterRef("occurred_at")
+        )
     )
     return (
         policy.audit_events_visible_to(user)
         .filter(Q(op=Op.PERMISSION_DENIED) | Q(outcome="denied"), case_id__isnull=False)
-        .filter(Q(Exists(revoked)) | Q(detail__after_revocation=True))
+        .filter(Q(revoked) | Q(detail__after_revocation=True))
         .order_by("-id")
     )
 
@@ -455,10 +452,4 @@ def agency_choices(user: Any) -> QuerySet[Agency]:
 
 def agreement_choices(user: Any) -> QuerySet[SharingAgreement]:
     """The agreements an auditor may pick: those one of their agencies is party to."""
-    scope = policy.audit_scope_agency_ids(user)
-    qs = SharingAgreement.objects.all()
-    if scope is not None:
-        qs = qs.filter(
-            Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope))
-        )
-    return qs.order_by("title")
+    return policy.audit_agreements_visible_to(user).order_by("title")

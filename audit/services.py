@@ -1,7 +1,8 @@
 """Writing, sealing, checkpointing and verifying the audit log.
 
 ``record_event`` is called by every do_* service inside its transaction: if the audit write fails,
-the action fails with it. It takes names and ids only; callers never pass a sensitive value.
+the action fails with it. It takes names and ids only; callers never pass a sensitive value. The
+caller hands over the actor and the actor's agency: audit imports no domain app and looks nothing up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -49,8 +50,13 @@ from .models import (
     Op,
 )
 
-if TYPE_CHECKING:
-    from agencies.models import Agency
+
+class ActorAgency(Protocol):
+    """The actor's agency as record_event needs it: the caller hands it over (audit looks nothing up)."""
+
+    @property
+    def pk(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 SEAL_LOCK_ID = 4_242_001
@@ -64,7 +70,7 @@ def record_event(
     op: str,
     *,
     actor: Any = None,
-    agency: Agency | None = None,
+    agency: ActorAgency | None = None,
     role: str = "",
     obj: Model | None = None,
     object_type: str = "",
@@ -110,43 +116,70 @@ def record_event(
     return event
 
 
-def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
-    """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
+class Grant(Protocol):
+    """What a consultation cites of the access that allowed it (sharing.policy.Access has these)."""
 
-    ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
-    A forbidden case and a case id that does not exist are recorded alike, with the same queries, so
-    the refusal costs the same either way and its timing does not tell the two apart; only a malformed
-    id (not a UUID) records nothing. The event notes whether the user's agency once held a share of the
-    case that has since been revoked, so the auditor's "attempts after a share was revoked" flag needs
-    no further lookup. Never raises for a malformed id; stores only ids.
+    @property
+    def share_ids(self) -> tuple[Any, ...]: ...
+
+    @property
+    def agreement_ids(self) -> tuple[Any, ...]: ...
+
+
+def consult(
+    user: Any,
+    obj: Model | type[Model] | None,
+    justification: str,
+    *,
+    agency: ActorAgency | None,
+    role: str = "",
+    case_id: Any = None,
+    categories: Iterable[str] = (),
+    grant: Grant | None = None,
+    recipients: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one consultation (a read, DPA 2018 s62): the one path every audited read takes.
+
+    ``obj`` is the row read, or the model of a list read (its label is the object type, with no
+    id). ``grant`` is the access the read was allowed under: its first share and agreement are cited.
+    The surface hands over the agency the reader acts for; nothing here looks it up.
     """
-    import uuid
-
-    from sharing import policy
-    from sharing.models import CaseShare
-
-    try:
-        case_uuid = uuid.UUID(str(case_id))
-    except ValueError:
-        return None
-    membership = policy.primary_membership(user)
-    agency_ids = policy.agency_ids(user)
-    revoked = list(
-        CaseShare.objects.filter(case_id=case_uuid, agency_id__in=agency_ids, revoked_at__isnull=False)
-        .order_by("-revoked_at")
-        .values_list("pk", flat=True)[:1]
-    )
+    if isinstance(obj, type):
+        target: dict[str, Any] = {"object_type": obj._meta.label}
+    else:
+        target = {"obj": obj}
     return record_event(
-        Op.PERMISSION_DENIED,
+        Op.CONSULT,
         actor=user,
-        agency=membership.agency if membership else None,
-        role=membership.role if membership else "",
-        object_type="cases.Case",
-        object_id=str(case_uuid),
-        case_id=case_uuid,
-        share_id=revoked[0] if revoked else None,
-        outcome="denied",
-        detail={"surface": surface[:100], "after_revocation": bool(revoked)},
+        agency=agency,
+        role=role,
+        case_id=case_id,
+        categories=sorted(set(categories)),
+        justification=justification,
+        share_id=grant.share_ids[0] if grant is not None and grant.share_ids else None,
+        agreement_id=grant.agreement_ids[0] if grant is not None and grant.agreement_ids else None,
+        recipients=recipients,
+        detail=detail,
+        **target,
+    )
+
+
+def own_consultations(
+    user: Any, model: type[Model], object_ids: Iterable[Any], *, since: datetime, limit: int
+) -> list[tuple[str, Any]]:
+    """(object id, detail) of this user's own CONSULT events of these rows since ``since``, newest
+    first: what a surface needs to avoid recording the same showing twice (no one else's reads)."""
+    return list(
+        AuditEvent.objects.filter(
+            op=Op.CONSULT,
+            actor_id=user.pk,
+            object_type=model._meta.label,
+            object_id__in=[str(i) for i in object_ids],
+            occurred_at__gte=since,
+        )
+        .order_by("-id")
+        .values_list("object_id", "detail")[:limit]
     )
 
 
@@ -427,6 +460,7 @@ class VerifyResult:
     first_bad_seq: int | None = None
     checkpoints: int = 0
     unsealed: int = 0
+    verified_from: int = 1  # the first sequence number whose event was checked (1: the whole chain)
 
 
 Row = tuple[int, str, str, bool, bytes]  # seq, prev_hash, hash, event exists, canonical bytes
@@ -625,7 +659,8 @@ def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagge
         # role was given: a function of the same name elsewhere cannot stand in for them.
         cursor.execute(_PIN_SEARCH_PATH)
         cursor.execute(_PG_CHECK, params)
-        return cursor.fetchall()
+        flagged: list[Flagged] = cursor.fetchall()
+        return flagged
 
 
 def _python_agrees(seq: int, event_id: int, prev_hash: str, digest: str) -> bool:
@@ -719,31 +754,39 @@ def _sql_encoder_is_ours() -> bool:
     body = migration.FUNCTION.split("$$")[1]
     with connection.cursor() as cursor:
         cursor.execute(
+            # the schema that holds the audit tables, not current_schema(): an earlier check in the same
+            # transaction pinned search_path with pg_catalog first (SET LOCAL outlives its savepoint)
             "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE p.proname = 'convene_audit_json' AND n.nspname = current_schema()"
+            "WHERE p.proname = 'convene_audit_json' AND n.oid = "
+            "(SELECT relnamespace FROM pg_class WHERE oid = 'audit_auditseal'::regclass)"
         )
         found = [row[0] for row in cursor.fetchall()]
     return found == [body]
 
 
 def _verify_in_postgresql(
-    checkpoints: dict[int, str], progress: Callable[[int], object] | None, chunk: int, workers: int
+    checkpoints: dict[int, str],
+    progress: Callable[[int], object] | None,
+    chunk: int,
+    workers: int,
+    start: int = 1,
 ) -> VerifyResult | int:
-    """Check the chain in PostgreSQL, ranges in parallel. Returns the failure, or how many verified."""
+    """Check the chain in PostgreSQL from ``start``, ranges in parallel. Returns the failure, or the
+    last sequence number verified."""
     bounds = AuditSeal.objects.aggregate(first=Min("seq"), last=Max("seq"))
     first, last = bounds["first"], bounds["last"]
     if last is None:
         return 0
     if first != 1:
         return _missing(1)
-    lows = range(1, last + 1, chunk)
+    lows = range(start, last + 1, chunk)
     by_range: dict[int, list[int]] = {}
     for seq in checkpoints:
-        if 1 <= seq <= last:
-            by_range.setdefault((seq - 1) // chunk, []).append(seq)
+        if start <= seq <= last:
+            by_range.setdefault((seq - start) // chunk, []).append(seq)
 
     def check(low: int) -> list[Flagged]:
-        return _check_range(low, low + chunk, by_range.get((low - 1) // chunk, []))
+        return _check_range(low, low + chunk, by_range.get((low - start) // chunk, []))
 
     # Other connections cannot see the caller's uncommitted transaction: stay on its connection then.
     if workers > 1 and len(lows) > 1 and not connection.in_atomic_block:
@@ -764,43 +807,67 @@ def _verify_in_postgresql(
     return verified
 
 
+def incremental_start(checkpoints: dict[int, str]) -> int:
+    """Where a run that checks only what is new begins: the newest signed checkpoint that the last
+    run, which found the chain intact, had verified. 1 (the whole chain) when there is none, or
+    when the last run found a fault."""
+    last = AuditVerification.objects.order_by("-ran_at", "-id").first()
+    if last is None or not last.ok:
+        return 1
+    covered = [seq for seq in checkpoints if seq <= last.verified_through_seq]
+    return max(covered, default=1)
+
+
 def verify_chain(
-    progress: Callable[[int], object] | None = None, chunk: int = 20_000, workers: int = 2
+    progress: Callable[[int], object] | None = None,
+    chunk: int = 20_000,
+    workers: int = 2,
+    *,
+    since_checkpoint: bool = False,
 ) -> VerifyResult:
-    """Walk the whole chain and check every checkpoint. Names the first sequence number that is wrong.
+    """Walk the chain and check every checkpoint. Names the first sequence number that is wrong.
 
     Detects an event changed (its hash no longer matches), deleted (its seal points at nothing, or a
     seal is missing), reordered (hash mismatch: the seq and id are hashed), or inserted (an event in
     no chain position and not waiting to be sealed). A checkpoint beyond the end of the chain means
     the tail was cut off. On PostgreSQL the chain is checked in the database, ``chunk`` seals per
     query on up to ``workers`` connections; elsewhere each event is encoded in Python.
+
+    ``since_checkpoint`` (the nightly run, PostgreSQL): every checkpoint's signature is still
+    checked, but events are checked only from the newest signed checkpoint that an earlier intact
+    run covered — that checkpoint's own seal is re-hashed and must match its signed head, which
+    anchors everything after it. A change to an event before that point is found by the full run
+    (weekly, and ``audit_verify`` on demand), not by this one.
     """
     checkpoints, failure = _checkpoints(known_keys())
     if failure is not None:
         return _finish(failure)
+    start = 1
     if connection.vendor == "postgresql" and _sql_encoder_is_ours():
-        outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers)
+        if since_checkpoint:
+            start = incremental_start(checkpoints)
+        outcome = _verify_in_postgresql(checkpoints, progress, chunk, workers, start)
     else:
         if connection.vendor == "postgresql":
             log.warning("Audit verify: convene_audit_json is missing or altered; encoding in Python.")
         outcome = _verify_in_python(checkpoints, progress, min(chunk, 5_000))
     if isinstance(outcome, VerifyResult):
-        return _finish(outcome)
+        return _finish(outcome, start)
     expected = outcome
     beyond = max(checkpoints, default=0)
     if beyond > expected:
         return _finish(
-            VerifyResult(False, expected, f"Events after sequence {expected} were deleted.", expected + 1)
+            VerifyResult(False, expected, f"Events after sequence {expected} were deleted.", expected + 1),
+            start,
         )
-    stray = (
-        AuditEvent.objects.filter(
-            ~Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))),
-            ~Exists(AuditPending.objects.filter(event_id=OuterRef("id"))),
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
+    unplaced = AuditEvent.objects.filter(
+        ~Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))),
+        ~Exists(AuditPending.objects.filter(event_id=OuterRef("id"))),
     )
+    if start > 1:  # only events newer than the anchoring checkpoint's (events get ids in order)
+        anchor = AuditSeal.objects.filter(seq=start).values_list("event_id", flat=True).first()
+        unplaced = unplaced.filter(id__gt=anchor or 0)
+    stray = unplaced.order_by("id").values_list("id", flat=True).first()
     if stray is not None:
         after = (
             AuditSeal.objects.filter(event_id__lt=stray)
@@ -815,20 +882,27 @@ def verify_chain(
                 expected,
                 f"Event id {stray} is in no chain position: inserted after sequence {after}.",
                 after + 1,
-            )
+            ),
+            start,
         )
-    return _finish(
-        VerifyResult(True, expected, "The audit chain is intact.", None, len(checkpoints), pending_count())
+    message = (
+        "The audit chain is intact." if start == 1 else f"The audit chain is intact from sequence {start}."
     )
+    return _finish(VerifyResult(True, expected, message, None, len(checkpoints), pending_count()), start)
 
 
 def pending_count() -> int:
     return AuditPending.objects.count()
 
 
-def _finish(result: VerifyResult) -> VerifyResult:
+def _finish(result: VerifyResult, start: int = 1) -> VerifyResult:
+    result.verified_from = start
     AuditVerification.objects.create(
-        ran_at=timezone.now(), verified_through_seq=result.verified, ok=result.ok, message=result.message
+        ran_at=timezone.now(),
+        verified_from_seq=result.verified_from,
+        verified_through_seq=result.verified,
+        ok=result.ok,
+        message=result.message,
     )
     return result
 

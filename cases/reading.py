@@ -17,19 +17,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Model, Prefetch
+from django.db.models import Field, Model, Prefetch
 
-from audit.models import Op
-from audit.services import record_event
+from audit.services import consult as audit_consult
 from core.categories import Category, Level
 from sharing import policy
 from sharing.policy import Access
 
 from .models import (
-    Action,
     Case,
     Order,
-    RiskAssessment,
 )
 
 PARTS = ("nominal", "victims", "referral", "assessments", "orders", "plan", "actions", "notes")
@@ -52,7 +49,13 @@ def _header_labels() -> tuple[tuple[str, dict[Any, Any]], ...]:
     """Each choice field's value → label map, built once (``get_FOO_display`` rebuilds it per call,
     which was a tenth of a 50-row list's time). Labels stay lazy: ``str()`` per use translates them."""
     names = ("forum", "status", "risk_level", "mappa_level", "closure_reason")
-    return tuple((name, dict(Case._meta.get_field(name).flatchoices)) for name in names)
+    return tuple((name, _choice_labels(name)) for name in names)
+
+
+def _choice_labels(name: str) -> dict[Any, Any]:
+    field = Case._meta.get_field(name)
+    assert isinstance(field, Field)  # a column of the case, not a relation
+    return dict(field.flatchoices)
 
 
 class Served:
@@ -82,7 +85,9 @@ class Served:
             if display is not None:
                 out[f"{name}_display"] = str(display())
             category = visibility[name][0]
-            self.categories.add(getattr(obj, "category", obj.CATEGORY) if category == "*" else category)  # type: ignore[attr-defined]
+            if category == "*":  # the record's own category (a note's), else its model's CATEGORY
+                category = str(getattr(obj, "category", getattr(obj, "CATEGORY")))  # noqa: B009
+            self.categories.add(category)
         return out
 
     def records(self, objs: Iterable[Model]) -> list[dict[str, Any]]:
@@ -137,17 +142,15 @@ def case_header(case: Case) -> dict[str, Any]:
 def consult(user: Any, access: Access, case: Case, categories: Iterable[str], **detail: Any) -> None:
     """The one CONSULT event of a read."""
     membership = policy.primary_membership(user, access.agency_id)
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    audit_consult(
+        user,
+        case,
+        access.justification,
         agency=membership.agency if membership else None,
         role=access.role,
-        obj=case,
         case_id=case.pk,
-        categories=sorted(set(categories)),
-        justification=access.justification,
-        share_id=access.share_ids[0] if access.share_ids else None,
-        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        categories=categories,
+        grant=access,
         detail={
             **detail,
             **({"share_ids": [str(s) for s in access.share_ids]} if len(access.share_ids) > 1 else {}),
@@ -190,9 +193,7 @@ def read_case(
         data["referral"] = served.record(referral) if referral is not None else None
     if "assessments" in wanted:
         data["assessments"] = served.records(
-            RiskAssessment.objects.filter(case=case)
-            .select_related("assessor")
-            .order_by("-assessed_on", "-created_at")
+            case.assessments.select_related("assessor").order_by("-assessed_on", "-created_at")
         )
     if "orders" in wanted:
         orders = case.orders.prefetch_related("conditions", "breaches", "events")
@@ -206,9 +207,7 @@ def read_case(
             if policy.can_see_record(access, p)
         ]
     if "actions" in wanted:
-        actions = (
-            Action.objects.filter(case=case).select_related("owner", "agency").prefetch_related("updates")
-        )
+        actions = case.actions.select_related("owner", "agency").prefetch_related("updates")
         items = []
         for action in actions:
             item = served.record(action)
@@ -239,14 +238,12 @@ def read_case_list(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
         rows.append(row)
     if rows:
         membership = policy.primary_membership(user)
-        record_event(
-            Op.CONSULT,
-            actor=user,
+        audit_consult(
+            user,
+            Case,
+            "case list (headers only)",
             agency=membership.agency if membership else None,
             role=membership.role if membership else "",
-            object_type="cases.Case",
-            categories=[],
-            justification="case list (headers only)",
             detail={"list": len(rows)},
         )
     return rows

@@ -12,18 +12,19 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
-from agencies.models import Membership, User
+from agencies.models import User
+from agencies.requests import MemberRequest
 from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
 from core.parsing import is_whole_number, posted
-from sharing import policy
+from sharing import copies, policy
 
 from . import choices as c
 from . import forms, reading
@@ -64,7 +65,7 @@ def _form_error(form: Any, exc: DomainError) -> None:
         form.add_error(field, exc.message)
 
 
-def _lead(request: HttpRequest, pk: Any) -> tuple[Case, Any]:
+def _lead(request: MemberRequest, pk: Any) -> tuple[Case, Any]:
     case, access = policy.access_case(request.user, pk)
     if not policy.can_edit_case(request.user, case):
         raise PermissionDenied("Only the lead agency changes this case.")
@@ -114,7 +115,7 @@ def display_rows(model: Any, item: dict[str, Any] | None, reasons: dict[str, str
 
 
 @require_safe
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: MemberRequest) -> HttpResponse:
     qs = policy.cases_visible_to(request.user).select_related(*reading.prefetch_for_list())
     params = request.GET
     own = policy.content_agencies(request.user)
@@ -149,7 +150,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def case_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     reasons = policy.withheld_categories(access)
@@ -296,13 +297,13 @@ def case_summary_sections(data: dict[str, Any], access: Any) -> list[pdf.Section
 
 
 @require_safe
-def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_summary_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
     """The viewer's agency's copy of the case summary: what the case page shows them (read_case),
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     membership = policy.primary_membership(request.user, access.agency_id)
-    return pdf.issue(
+    return copies.issue(
         title=f"Case summary: {data['reference']}",
         filename=f"case-{case.pk}.pdf",
         user=cast(User, request.user),  # access_case answered: a signed-in member
@@ -324,12 +325,8 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def _content_membership(user: Any) -> Membership | None:
-    return next((m for m in policy.memberships(user) if m.role in policy.CONTENT_ROLES), None)
-
-
-def case_create(request: HttpRequest) -> HttpResponse:
-    membership = _content_membership(request.user)
+def case_create(request: MemberRequest) -> HttpResponse:
+    membership = policy.case_opening_membership(request.user)
     if membership is None:
         raise PermissionDenied("Only practitioners and chairs open cases.")
     form = forms.CaseCreateForm(posted(request))
@@ -386,7 +383,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_page(
-    request: HttpRequest,
+    request: MemberRequest,
     case: Case,
     form: Any,
     title: str,
@@ -415,7 +412,7 @@ def _edit_page(
     )
 
 
-def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_edit(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     initial = {
         "version": case.version,
@@ -437,7 +434,7 @@ def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_status(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.StatusForm(posted(request), initial={"version": case.version, "status": case.status})
 
@@ -455,7 +452,7 @@ def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Change the case status", save, "Status changed.")
 
 
-def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def note_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     if not policy.can_add_note(request.user, case):
         raise PermissionDenied
@@ -469,7 +466,7 @@ def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, f"Add a note in the name of {agency.agency}", save, "Note added.")
 
 
-def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def victim_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.VictimForm(posted(request))
 
@@ -479,9 +476,9 @@ def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add a victim", save, "Victim added.")
 
 
-def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
+def victim_edit(request: MemberRequest, pk: Any, victim_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    victim = Victim.objects.filter(pk=victim_id, case=case).first()
+    victim = case.victims.filter(pk=victim_id).first()
     if victim is None:
         from django.http import Http404
 
@@ -507,7 +504,7 @@ def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
     )
 
 
-def screening(request: HttpRequest, pk: Any) -> HttpResponse:
+def screening(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     referral = case.referral
     form = forms.ScreeningForm(
@@ -533,7 +530,7 @@ def screening(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+def plan_edit(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     current = s.current_plan(case)
     initial: dict[str, Any] = {"base_number": current.number if current else 0}
@@ -565,7 +562,7 @@ def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def assessment_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.AssessmentForm(posted(request))
 
@@ -594,25 +591,13 @@ def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record a risk assessment", save, "Assessment recorded.")
 
 
-def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def action_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
-    agencies = {case.lead_agency_id} | set(
-        case.shares.values_list("agency_id", flat=True) if hasattr(case, "shares") else []
-    )
-    owners = User.objects.filter(
-        memberships__in=Membership.objects.active().filter(
-            agency_id__in=agencies, role__in=policy.CONTENT_ROLES
-        )
-    ).distinct()
+    owners = User.objects.filter(pk__in=policy.action_owners(case).values("user_id"))
     form = forms.ActionForm(posted(request), owners=owners)
 
     def save(d: dict[str, Any]) -> None:
-        membership = (
-            Membership.objects.active()
-            .filter(user=d["owner"], agency_id__in=agencies)
-            .select_related("agency")
-            .first()
-        )
+        membership = policy.action_owner_membership(d["owner"], case)
         if membership is None:
             raise DomainError("Choose someone in an agency working on this case.", field="owner")
         s.do_add_action(
@@ -629,9 +614,9 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add an action", save, "Action added.")
 
 
-def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+def action_status(request: MemberRequest, pk: Any, action_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
-    action = Action.objects.filter(pk=action_id, case=case).first()
+    action = case.actions.filter(pk=action_id).first()
     if action is None:
         from django.http import Http404
 
@@ -654,7 +639,7 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
     )
 
 
-def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def order_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.OrderForm(posted(request))
 
@@ -664,17 +649,17 @@ def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record an order", save, "Order recorded.")
 
 
-def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
+def _order_of(request: MemberRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
     from django.http import Http404
 
     case, _ = _lead(request, pk)
-    order = Order.objects.filter(pk=order_id, case=case).first()
+    order = case.orders.filter(pk=order_id).first()
     if order is None:
         raise Http404
     return case, order
 
 
-def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def condition_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.ConditionForm(posted(request))
 
@@ -691,7 +676,7 @@ def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add a condition", save, "Condition added.")
 
 
-def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def breach_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.BreachForm(posted(request))
 
@@ -701,7 +686,7 @@ def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record a breach", save, "Breach recorded.")
 
 
-def order_event_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def order_event_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.OrderEventForm(posted(request))
 

@@ -16,7 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path(".well-known/convene-audit-keys.json", audit_views.signing_keys_document, name="audit-signing-keys"),
-    path("", include("core.urls")),
+    path("", include("home.urls")),
     path("", include("agencies.urls")),
     path("cases/", include("cases.urls")),
     path("sharing/", include("sharing.urls")),

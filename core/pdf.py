@@ -1,8 +1,9 @@
 """PDF copies of what a page already shows (the minutes, a case summary), issued to one recipient.
 
-Only layout lives here: the caller hands over text already filtered by sharing.policy (through the
-same presenter or reader as the page). Every page carries the protective marking and whose copy it is
-(name, agency, time of issue) in its header and footer, so a printed page cannot lose its owner.
+Only layout lives here; sharing/copies.py issues a copy and records the disclosure. The caller hands
+over text already filtered by sharing.policy (through the same presenter or reader as the page).
+Every page carries the protective marking and whose copy it is (name, agency, time of issue) in its
+header and footer, so a printed page cannot lose its owner.
 
 fpdf2 with DejaVu Sans, vendored under static/fonts/dejavu (see docs/ui.md, "PDF"): fpdf2 ships no
 TrueType font and its core fonts are Latin-1 only. A glyph the font lacks raises instead of printing a
@@ -16,20 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Model
-from django.http import HttpResponse
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import TTFFont
-
-from agencies.models import Agency, User
-from audit.models import Op
-from audit.services import record_event
 
 MARKING = "OFFICIAL-SENSITIVE"
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "fonts" / "dejavu"
@@ -55,15 +48,6 @@ class Recipient:
     name: str
     agency: str
     issued_at: datetime
-
-    @classmethod
-    def of(cls, user: User, agency: Agency | None, at: datetime | None = None) -> Recipient:
-        name = user.get_full_name().strip() or user.get_username()
-        return cls(
-            name=name,
-            agency=agency.name if agency is not None else "no agency",
-            issued_at=at or timezone.now(),
-        )
 
     @property
     def marking(self) -> str:
@@ -130,45 +114,3 @@ def render(
         for line in section.lines:
             pdf.multi_cell(0, 5, pdf.check(line) or " ", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
-
-
-def issue(
-    *,
-    title: str,
-    filename: str,
-    user: User,
-    agency: Agency | None,
-    sections: Sequence[Section],
-    preamble: Sequence[str] = (),
-    obj: Model,
-    case_id: Any = None,
-    categories: Sequence[str],
-    justification: str,
-    kind: str,
-    share_id: Any = None,
-    agreement_id: Any = None,
-) -> HttpResponse:
-    """Render the recipient's copy and record its issue as a disclosure to them, in one transaction.
-
-    The event names the recipient (user and agency), the viewer's justification and what kind of
-    copy it was; never its content."""
-    recipient = Recipient.of(user, agency)
-    with transaction.atomic():
-        body = render(title, recipient, sections, preamble)
-        record_event(
-            Op.DISCLOSE,
-            actor=user,
-            agency=agency,
-            obj=obj,
-            case_id=case_id,
-            categories=sorted(set(categories)),
-            justification=justification,
-            share_id=share_id,
-            agreement_id=agreement_id,
-            recipients=[f"user:{user.pk}"] + ([f"agency:{agency.pk}"] if agency is not None else []),
-            detail={"export": kind, "format": "pdf"},
-        )
-    response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response

@@ -27,20 +27,8 @@ from .services import (
 
 
 def managed_agency(user: Any, agency_id: Any = None, *, sar: bool = False) -> Agency:
-    """The agency the user acts for on lifecycle pages (their first one unless they choose)."""
-    allowed = policy.agency_ids(user, ["dpo"]) if sar else policy.lifecycle_agency_ids(user)
-    if not allowed:
-        raise Http404("Not found.")
-    if agency_id in (None, ""):
-        chosen = min(allowed)
-    else:
-        try:
-            chosen = int(agency_id)
-        except (TypeError, ValueError) as exc:
-            raise Http404("Not found.") from exc
-        if chosen not in allowed:
-            raise Http404("Not found.")
-    return Agency.objects.get(pk=chosen)
+    """The agency the user acts for on lifecycle pages (policy.lifecycle_agency)."""
+    return policy.lifecycle_agency(user, agency_id, sar=sar)
 
 
 def access_record(user: Any, record_type: str, object_id: Any) -> tuple[Case, Any, Agency]:
@@ -52,7 +40,7 @@ def access_record(user: Any, record_type: str, object_id: Any) -> tuple[Case, An
     agency_id = record_agency_id(record_type, obj)
     if case.erased_at is not None or not policy.can_manage_retention(user, agency_id):
         raise Http404("Not found.")
-    return case, obj, Agency.objects.get(pk=agency_id)
+    return case, obj, next(m.agency for m in policy.memberships(user) if m.agency_id == agency_id)
 
 
 def decide(
@@ -90,24 +78,20 @@ def decide(
 
 def access_case_for_hold(user: Any, case_ref: Any) -> Case:
     """A case by id or reference that the user may put under (or out of) legal hold."""
-    text = str(case_ref or "").strip()
-    case = None
-    try:
-        case = Case.objects.select_related("lead_agency").filter(pk=uuid.UUID(text)).first()
-    except ValueError:
-        case = Case.objects.select_related("lead_agency").filter(reference=text.upper()).first()
-    if case is None or not policy.can_set_legal_hold(user, case):
+    case = policy.access_case_for_hold(user, case_ref)
+    if case is None:
         raise DomainError("No case with that reference that your agency may hold.", field="case")
     return case
 
 
 def hold_agency(user: Any, case: Case) -> Agency:
-    mine = policy.lifecycle_agency_ids(user)
-    if case.lead_agency_id in mine:
+    """The agency a hold is placed for (policy.legal_hold_placing_agency_id); 404 if none."""
+    agency_id = policy.legal_hold_placing_agency_id(user, case)
+    if agency_id is None:
+        raise Http404("Not found.")
+    if agency_id == case.lead_agency_id:
         return case.lead_agency
-    return Agency.objects.filter(pk__in=mine, case_shares__case=case).first() or Agency.objects.get(
-        pk=min(mine)
-    )
+    return next(m.agency for m in policy.memberships(user) if m.agency_id == agency_id)
 
 
 def access_hold(user: Any, pk: Any) -> LegalHold:
@@ -133,7 +117,10 @@ def lift_agency(user: Any, hold: LegalHold) -> Agency:
 
 def access_certificate(user: Any, pk: Any) -> ErasureCertificate:
     certificate = (
-        ErasureCertificate.objects.select_related("agency", "erased_by").filter(pk=_uuid(pk)).first()
+        policy.erasure_certificates_visible_to(user)
+        .select_related("agency", "erased_by")
+        .filter(pk=_uuid(pk))
+        .first()
     )
     if certificate is None or not policy.can_manage_retention(user, certificate.agency_id):
         raise Http404("Not found.")
@@ -141,7 +128,9 @@ def access_certificate(user: Any, pk: Any) -> ErasureCertificate:
 
 
 def access_sar(user: Any, pk: Any) -> SubjectAccessRequest:
-    sar = SubjectAccessRequest.objects.select_related("agency").filter(pk=_uuid(pk)).first()
+    sar = (
+        policy.subject_access_requests_visible_to(user).select_related("agency").filter(pk=_uuid(pk)).first()
+    )
     if sar is None or not policy.can_handle_sar(user, sar.agency_id):
         raise Http404("Not found.")
     return sar

@@ -25,14 +25,14 @@ from django.db.models import Model
 from django.utils import timezone
 
 from agencies.models import Agency, LegalRegime
-from audit.models import AuditEvent, Op
-from audit.services import record_event
+from audit.models import Op
+from audit.services import consult, record_event
 from cases.identifiers import name_dob_index, nhs_index, person_name_index, pnc_index
 from cases.models import Case, Nominal, Victim
 from core.categories import Category
 from core.errors import DomainError
 from keystore.fields import EncryptedField
-from sharing.models import CaseShare, Disclosure
+from sharing import policy
 
 from .models import SarStatus, SubjectAccessRequest, SubjectKind
 from .services import _path_to_case
@@ -85,10 +85,7 @@ def match_subject(query: SubjectQuery) -> tuple[str, list[uuid.UUID]]:
         index = person_name_index(full, "victim.name") if full else None
         if index is None:
             raise DomainError("Enter the victim's name.", field="family_name")
-        ids = list(
-            Victim.objects.filter(name_index=index, case__erased_at__isnull=True).values_list("id", flat=True)
-        )
-        return index, ids
+        return index, policy.sar_victim_ids(index)
     if query.kind != SubjectKind.PERPETRATOR:
         raise DomainError("Choose whether the requester is a perpetrator or a victim.", field="subject_kind")
     probes: list[tuple[str, str]] = []
@@ -111,7 +108,7 @@ def match_subject(query: SubjectQuery) -> tuple[str, list[uuid.UUID]]:
         )
     found: set[uuid.UUID] = set()
     for column, value in probes:
-        found |= set(Nominal.objects.filter(**{column: value}).values_list("id", flat=True))
+        found |= policy.sar_nominal_ids(column, value)
     return probes[0][1], sorted(found)
 
 
@@ -203,12 +200,8 @@ def build_export(sar: SubjectAccessRequest) -> Export:
     perpetrator = sar.subject_kind == SubjectKind.PERPETRATOR
 
     if perpetrator:
-        cases = list(
-            Case.objects.filter(nominal_id__in=ids, erased_at__isnull=True).select_related(
-                "lead_agency", "nominal"
-            )
-        )
-        for nominal in Nominal.objects.filter(id__in=ids):
+        cases = list(policy.sar_cases(sar.subject_kind, ids).select_related("lead_agency", "nominal"))
+        for nominal in policy.sar_nominals(ids):
             if nominal.owner_agency_id == agency.pk:
                 _add_record(records, withheld, nominal, None, agency, True, case_categories)
                 for case in cases:
@@ -222,11 +215,7 @@ def build_export(sar: SubjectAccessRequest) -> Export:
             else:
                 elsewhere[(case.owner_agency_id, "cases.Case")] += 1
     else:
-        cases = list(
-            Case.objects.filter(victims__id__in=ids, erased_at__isnull=True)
-            .select_related("lead_agency")
-            .distinct()
-        )
+        cases = list(policy.sar_cases(sar.subject_kind, ids).select_related("lead_agency"))
     by_id = {case.pk: case for case in cases}
     for model, path in _record_models():
         prefix = path.rpartition("__")[0]
@@ -234,17 +223,18 @@ def build_export(sar: SubjectAccessRequest) -> Export:
         rows = rows.select_related(prefix) if prefix else rows
         for obj in rows:
             case = by_id[_case_id(obj, path)]
-            if obj.owner_agency_id != agency.pk:
-                if perpetrator or (model is Victim and obj.pk in ids):
-                    elsewhere[(obj.owner_agency_id, model._meta.label)] += 1
-                continue
-            if not perpetrator and model is Victim and obj.pk in ids:
+            disposition = policy.sar_disposition(
+                agency.pk, obj, perpetrator=perpetrator, is_victim=model is Victim, subject_ids=ids
+            )
+            if disposition == policy.SAR_REFER:
+                elsewhere[(obj.owner_agency_id, model._meta.label)] += 1
+            elif disposition == policy.SAR_EXPORT_OWN:
                 _add_record(records, withheld, obj, case, agency, False, case_categories)
-            elif perpetrator and model is Victim:
+            elif disposition == policy.SAR_WITHHOLD_VICTIM:
                 withheld.append(_withheld(obj, case, None, victim_reason(agency)))
-            elif perpetrator:
+            elif disposition == policy.SAR_EXPORT:
                 _add_record(records, withheld, obj, case, agency, True, case_categories)
-            else:
+            elif disposition == policy.SAR_WITHHOLD_PERPETRATOR:
                 withheld.append(_withheld(obj, case, None, perpetrator_reason(agency)))
     names = dict(Agency.objects.filter(pk__in={a for a, _ in elsewhere}).values_list("pk", "name"))
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -320,6 +310,7 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
     case_ids = [c.pk for c in cases]
     refs = {c.pk: c.reference for c in cases}
     led = [c.pk for c in cases if c.lead_agency_id == agency.pk]
+    shares_made, disclosures_made, events_recorded = policy.sar_disclosure_rows(agency.pk, case_ids, led)
     shares = [
         {
             "case_reference": refs[s.case_id],
@@ -330,9 +321,7 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
             "from": _jsonable(s.valid_from),
             "ended": _jsonable(s.revoked_at),
         }
-        for s in CaseShare.objects.filter(case_id__in=led)
-        .select_related("agency", "agreement")
-        .order_by("valid_from")
+        for s in shares_made.select_related("agency", "agreement").order_by("valid_from")
     ]
     disclosures = [
         {
@@ -342,7 +331,7 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
             "disclosed_on": _jsonable(d.disclosed_on),
             "undertaking_given": d.undertaking,
         }
-        for d in Disclosure.objects.filter(case_id__in=case_ids, agency=agency).order_by("disclosed_on")
+        for d in disclosures_made.order_by("disclosed_on")
     ]
     events = [
         {
@@ -354,23 +343,17 @@ def _disclosure_log(agency: Agency, cases: list[Case]) -> dict[str, list[dict[st
             "categories": e.categories,
             "agreement_id": _jsonable(e.agreement_id),
         }
-        for e in AuditEvent.objects.filter(
-            case_id__in=case_ids,
-            actor_agency_id=agency.pk,
-            op__in=[Op.DISCLOSE, Op.SHARE_GRANTED, Op.SHARE_REVOKED],
-        ).order_by("id")
+        for e in events_recorded.order_by("id")
     ]
     return {"shares": shares, "disclosures": disclosures, "audit_events": events}
 
 
 def holds_anything(agency: Agency, kind: str, ids: list[uuid.UUID]) -> bool:
     """Whether the agency controls any record about the subject (counts rows; decrypts nothing)."""
-    if kind == SubjectKind.PERPETRATOR:
-        if Nominal.objects.filter(id__in=ids, owner_agency=agency).exists():
-            return True
-        cases = Case.objects.filter(nominal_id__in=ids, erased_at__isnull=True)
-    else:
-        cases = Case.objects.filter(victims__id__in=ids, erased_at__isnull=True)
+    perpetrator = kind == SubjectKind.PERPETRATOR
+    if perpetrator and policy.sar_nominals(ids).filter(owner_agency=agency).exists():
+        return True
+    cases = policy.sar_cases(kind, ids)
     if cases.filter(owner_agency=agency).exists():
         return True
     case_ids = list(cases.values_list("id", flat=True))
@@ -389,7 +372,7 @@ def do_open_sar(
     reference = reference.strip() or f"SAR-{timezone.localdate():%Y}-{secrets.token_hex(3).upper()}"
     if len(reference) > 40:
         raise DomainError("A SAR reference is at most 40 characters.", field="reference")
-    if SubjectAccessRequest.objects.filter(agency=agency, reference=reference).exists():
+    if agency.subject_access_requests.filter(reference=reference).exists():
         raise DomainError(f"Your agency already has a SAR with reference {reference}.", field="reference")
     index, ids = match_subject(query)
     sar = SubjectAccessRequest(
@@ -409,12 +392,11 @@ def do_open_sar(
             code="nothing_held",
         )
     sar.save()
-    record_event(
-        Op.CONSULT,
-        actor=handled_by,
+    consult(
+        handled_by,
+        sar,
+        f"subject access request {reference}",
         agency=agency,
-        obj=sar,
-        justification=f"subject access request {reference}",
         detail={"change": "sar_opened", "subject_kind": query.kind, "matches": len(ids)},
     )
     return sar
@@ -438,6 +420,6 @@ def do_export_sar(*, sar: SubjectAccessRequest, acting_user: Any) -> Export:
             detail={"records": len(export.records), "withheld": len(export.withheld), "sar": str(sar.pk)},
         )
     now = timezone.now()
-    SubjectAccessRequest.objects.filter(pk=sar.pk).update(status=SarStatus.EXPORTED, exported_at=now)
     sar.status, sar.exported_at = SarStatus.EXPORTED, now
+    sar.save(update_fields=["status", "exported_at"])
     return export

@@ -17,14 +17,13 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.crypto import salted_hmac
 
-from audit.models import AuditEvent, Op
-from audit.services import record_event
+from audit.services import consult, own_consultations
 from cases.models import Action
 from core.pdf import Section
 from sharing import policy
 from sharing.policy import ItemView
 
-from .models import Addendum, AgendaItem, Dissent, Meeting, MinuteEntry
+from .models import AgendaItem, Dissent, Meeting
 from .services import carried_forward_actions
 
 EXCLUDED_TEXT = "Your agency is excluded from this item."
@@ -94,7 +93,7 @@ def present_item(
         return out
     shown_categories = {"C10"}
     shown: list[Any] = [view.mode, item.pk, item.version]
-    entry = MinuteEntry.objects.filter(item=item).first()
+    entry = getattr(item, "minutes", None)  # the item's one minutes record, if written
     if entry is not None:
         names = policy.minute_fields(view, entry)
         out.minutes = _pick(entry, names, ("body", "victim_safety_minutes", "executive_summary"))
@@ -119,9 +118,7 @@ def present_item(
             ]
             out.decisions.append(row)
             shown.append(["decision", decision.pk, sorted(row), [d.pk for d in decision.dissents.all()]])
-        actions = Action.objects.filter(case_id=item.case_id, meeting=meeting.pk).select_related(
-            "owner", "agency"
-        )
+        actions = item.case.actions.filter(meeting=meeting.pk).select_related("owner", "agency")
         out.actions = [r for r in (_action_row(view, a) for a in actions) if r is not None]
         out.carried = [
             r for r in (_action_row(view, a) for a in carried_forward_actions(item)) if r is not None
@@ -131,7 +128,7 @@ def present_item(
         shown.append(
             ["actions", [_action_key(r) for r in out.actions], [_action_key(r) for r in out.carried]]
         )
-        for addendum in Addendum.objects.filter(item=item).select_related("created_by", "item__case"):
+        for addendum in item.addenda.select_related("created_by", "item__case"):
             names = policy.minute_fields(view, addendum)
             if names:
                 out.addenda.append(
@@ -142,16 +139,14 @@ def present_item(
     digest = _digest([*shown, sorted(shown_categories)])
     if audit and (last_shown is None or last_shown.get(str(item.pk)) != digest):
         access = view.access
-        record_event(
-            Op.CONSULT,
-            actor=user,
+        consult(
+            user,
+            item,
+            access.justification if access else "meeting attendee (executive summary)",
             agency=_agency(user, meeting),
-            obj=item,
             case_id=item.case_id,
-            categories=sorted(shown_categories),
-            justification=access.justification if access else "meeting attendee (executive summary)",
-            share_id=access.share_ids[0] if access and access.share_ids else None,
-            agreement_id=access.agreement_ids[0] if access and access.agreement_ids else None,
+            categories=shown_categories,
+            grant=access,
             detail={"meeting": str(meeting.pk), "mode": view.mode, "shown": digest},
         )
         if last_shown is not None:
@@ -179,17 +174,7 @@ def last_consulted(user: Any, items: list[AgendaItem]) -> dict[str, str]:
     since = getattr(user, "last_login", None)
     if since is None or not items:
         return {}
-    rows = (
-        AuditEvent.objects.filter(
-            op=Op.CONSULT,
-            actor_id=user.pk,
-            object_type=AgendaItem._meta.label,
-            object_id__in=[str(i.pk) for i in items],
-            occurred_at__gte=since,
-        )
-        .order_by("-id")
-        .values_list("object_id", "detail")[: 20 * len(items)]
-    )
+    rows = own_consultations(user, AgendaItem, [i.pk for i in items], since=since, limit=20 * len(items))
     out: dict[str, str] = {}
     for object_id, detail in rows:
         if object_id not in out:

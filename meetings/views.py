@@ -15,43 +15,37 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from agencies.models import Agency, Membership, User
+from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
-from core import pdf
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
-from sharing import policy
+from sharing import copies, policy
 
 from . import forms, services
-from .models import AgendaItem, Attendee, Decision, Meeting, MeetingStatus
+from .models import AgendaItem, Attendee, Meeting, MeetingStatus
 from .presenters import executive_summaries, last_consulted, minutes_sections, present_agenda, present_item
 
+# --- access helpers (the rules are sharing.policy's) -------------------------------------------
+access_meeting = policy.access_meeting
+chaired_meeting = policy.access_chaired_meeting
 
-# --- access helpers -------------------------------------------------------------------------
-def access_meeting(user: Any, pk: Any) -> Meeting:
-    """The meeting if the user may see it; Http404 whether it is missing or forbidden."""
-    try:
-        meeting_id = uuid.UUID(str(pk))
-    except ValueError as exc:
-        raise Http404("No such meeting.") from exc
-    meeting = (
-        Meeting.objects.select_related("chair", "chair_agency", "current_item").filter(pk=meeting_id).first()
-    )
-    if meeting is None or not policy.can_view_meeting(user, meeting):
+
+def my_attendee(user: Any, meeting: Meeting) -> Attendee:
+    """The user's attendee row for a meeting ``access_meeting`` gave them (it admits attendees only)."""
+    attendee = policy.meeting_attendee(user, meeting)
+    if attendee is None:  # not reached after access_meeting; forbidden still looks like missing
         raise Http404("No such meeting.")
-    return meeting
-
-
-def chaired_meeting(user: Any, pk: Any) -> Meeting:
-    meeting = access_meeting(user, pk)
-    if not policy.can_chair_meeting(user, meeting):
-        raise Http404("No such meeting.")
-    return meeting
+    return attendee
 
 
 def _item(meeting: Meeting, item_id: Any) -> AgendaItem:
-    item = AgendaItem.objects.select_related("case", "meeting").filter(pk=item_id, meeting=meeting).first()
+    """An agenda item of a meeting the user was let into; Http404 if it is not on this agenda."""
+    try:
+        item_uuid = uuid.UUID(str(item_id))
+    except ValueError as exc:
+        raise Http404("No such agenda item.") from exc
+    item = meeting.items.select_related("case", "meeting").filter(pk=item_uuid).first()
     if item is None:
         raise Http404("No such agenda item.")
     item.meeting = meeting
@@ -109,7 +103,7 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             return render(
@@ -141,14 +135,14 @@ def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
     if is_chair:
         agencies = list(Agency.objects.filter(pk__in={a.agency_id for a in attendees}))
         context["agency_choices"] = [(a.pk, a.name) for a in agencies]
-        owners = Membership.objects.active().filter(agency__in=agencies).select_related("user", "agency")
+        owners = policy.meeting_action_owners(meeting)
         context["owner_choices"] = [(m.user_id, f"{m.user} ({m.agency})") for m in owners]
     return context
 
 
 def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     context = _room_context(request, meeting)
@@ -319,7 +313,7 @@ def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
     item = _item(meeting, item_id)
 
     def call(d: dict[str, Any]) -> Any:
-        decision = Decision.objects.filter(pk=d["decision"], item=item).first()
+        decision = item.decisions.filter(pk=d["decision"]).first()
         agency = Agency.objects.filter(pk=d["agency"]).first()
         if decision is None:
             raise DomainError("Choose the decision.", field="decision")
@@ -338,9 +332,7 @@ def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
     item = _item(meeting, item_id)
 
     def call(d: dict[str, Any]) -> Any:
-        membership = (
-            Membership.objects.active().filter(user_id=d["owner"]).select_related("user", "agency").first()
-        )
+        membership = policy.meeting_action_owners(meeting).filter(user_id=d["owner"]).first()
         if membership is None:
             raise DomainError("Choose who owns the action.", field="owner")
         return services.do_add_meeting_action(
@@ -389,7 +381,7 @@ def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 @require_POST
 def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
-    attendee = Attendee.objects.filter(pk=attendee_id, meeting=meeting).first()
+    attendee = meeting.attendees.filter(pk=attendee_id).first()
     if attendee is None:
         raise Http404("No such attendee.")
     return _run(
@@ -412,7 +404,7 @@ def invite(request: HttpRequest, pk: Any) -> HttpResponse:
             raise DomainError("Choose the agency.", field="agency")
         user = None
         if d.get("user"):
-            member = Membership.objects.active().filter(user_id=d["user"], agency=agency).first()
+            member = policy.membership_in(d["user"], agency.pk)
             if member is None:
                 raise DomainError("Choose a member of that agency.", field="user")
             user = member.user
@@ -441,7 +433,7 @@ def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> Htt
 def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes: each item as the policy issues it to their agency."""
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     if attendee.role == "third_party":
@@ -464,7 +456,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes as PDF: the same items the page and .txt give their agency,
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     if attendee.role == "third_party":
@@ -476,7 +468,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
         signed = f"Signed off by {meeting.signed_off_by} on {signed_at}"
     else:
         signed = "Not yet signed off"
-    return pdf.issue(
+    return copies.issue(
         title=f"Minutes: {meeting.title} ({when})",
         filename=f"minutes-{meeting.pk}.pdf",
         user=cast(User, request.user),  # an attendee: a signed-in member
@@ -492,7 +484,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def summary(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
-    attendee = policy.meeting_attendee(request.user, meeting)
+    attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
         return redirect("meetings:acknowledge", pk=meeting.pk)
     rows = executive_summaries(request.user, meeting)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import import_module
 
 from django.conf import settings
@@ -12,6 +12,8 @@ from django.utils import timezone
 from agencies.models import ApiToken
 from audit.models import Op
 from audit.services import record_event
+
+from .models import JobRun, RunStatus
 
 TOKEN_KEEP_DAYS = 90  # an expired or revoked token's row is kept this long for the people pages
 
@@ -30,3 +32,12 @@ def do_clean_up() -> str:
             detail={"change": "deleted long-expired tokens", "tokens": ids},
         )
     return f"expired sessions cleared; {len(ids)} old token(s) deleted"
+
+
+def reap_stale(now: datetime | None = None) -> int:
+    """Runs left 'running' by a worker that died: marked failed, so they show (and the next period runs)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.CONVENE_JOB_STALE_MINUTES)
+    return JobRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).update(
+        status=RunStatus.FAILED, finished_at=now, error="WorkerLost"
+    )

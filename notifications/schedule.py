@@ -20,8 +20,9 @@ class Job:
     name: str
     run: Callable[[], str]
     every: timedelta  # the period
-    at: time | None = None  # for daily jobs: the local time the period starts
+    at: time | None = None  # for daily and weekly jobs: the local time the period starts
     description: str = ""
+    weekday: int | None = None  # for weekly jobs: the day the period starts (0 is Monday)
 
     def slot(self, now: datetime) -> datetime:
         """The start of the period ``now`` falls in (an aware datetime)."""
@@ -30,6 +31,8 @@ class Job:
             start = local.replace(hour=self.at.hour, minute=self.at.minute, second=0, microsecond=0)
             if start > local:
                 start -= timedelta(days=1)
+            if self.weekday is not None:
+                start -= timedelta(days=(start.weekday() - self.weekday) % 7)
             return start
         seconds = int(self.every.total_seconds())
         stamp = int(now.timestamp())
@@ -79,24 +82,35 @@ def lifecycle_notices() -> str:
 
 
 def email_outbox() -> str:
-    from .services import do_send_pending_immediate
+    from .outbox import do_send_pending_immediate
 
     return f"{do_send_pending_immediate(older_than_seconds=60)} notice(s) emailed"
 
 
 def digests() -> str:
-    from .services import do_send_digests
+    from .outbox import do_send_digests
 
     return f"{do_send_digests()} digest(s) sent"
 
 
-def audit_verify() -> str:
+def _verify(*, since_checkpoint: bool) -> str:
     from audit.services import verify_chain
 
-    result = verify_chain()
+    result = verify_chain(since_checkpoint=since_checkpoint)
     if not result.ok:
         raise RuntimeError("audit chain verification failed")  # the run shows failed; audit_verify names it
-    return f"{result.verified} event(s) verified"
+    checked = result.verified - result.verified_from + 1 if result.verified else 0
+    return f"{checked} event(s) verified, sequence {result.verified_from} to {result.verified}"
+
+
+def audit_verify() -> str:
+    """Nightly: events since the newest checkpoint an intact run covered, and every signature."""
+    return _verify(since_checkpoint=True)
+
+
+def audit_verify_full() -> str:
+    """Weekly: the whole chain."""
+    return _verify(since_checkpoint=False)
 
 
 def audit_checkpoint() -> str:
@@ -113,7 +127,7 @@ def clean_up() -> str:
 
 
 def reap_stale_runs() -> str:
-    from .scheduler import reap_stale
+    from .cleanup import reap_stale
 
     return f"{reap_stale()} stale run(s) failed"
 
@@ -122,7 +136,15 @@ DAY = timedelta(days=1)
 SCHEDULE: tuple[Job, ...] = (
     Job("expire_agreements", expire_agreements, DAY, time(0, 15), "Expire agreements past their end date."),
     Job("retention_sweep", retention_sweep, DAY, time(1, 0), "Recompute every case's retention review date."),
-    Job("audit_verify", audit_verify, DAY, time(2, 0), "Verify the audit chain and its checkpoints."),
+    Job("audit_verify", audit_verify, DAY, time(2, 0), "Verify new audit events and every checkpoint."),
+    Job(
+        "audit_verify_full",
+        audit_verify_full,
+        7 * DAY,
+        time(4, 0),
+        "Verify the whole audit chain.",
+        weekday=6,
+    ),
     Job("clean_up", clean_up, DAY, time(3, 0), "Delete expired sessions and long-expired API tokens."),
     Job("action_notices", action_notices, DAY, time(6, 30), "Overdue and due-in-3-days action notices."),
     Job("agreement_notices", agreement_notices, DAY, time(6, 40), "Agreements ending within 30 days."),

@@ -90,15 +90,6 @@ def execute(run_id: int) -> str:
     return str(summary)
 
 
-def reap_stale(now: datetime | None = None) -> int:
-    """Runs left 'running' by a worker that died: marked failed, so they show (and the next period runs)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.CONVENE_JOB_STALE_MINUTES)
-    return JobRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).update(
-        status=RunStatus.FAILED, finished_at=now, error="WorkerLost"
-    )
-
-
 # --- status, for the operations page and /readyz ------------------------------------------------
 @dataclass(frozen=True)
 class JobStatus:

@@ -1,5 +1,6 @@
 """Every change to notifications: make them (``do_notify`` and the ``notify_*`` hooks the domain
-services call at their end, inside their transaction), read them, choose email, send email.
+services call at their end, inside their transaction), read them, choose email. Sending email is
+outbox.py's (its functions stay importable from here).
 
 Audiences come from ``sharing.policy`` (its "notifications" section). Titles name only what the
 recipient may already see: a case reference, a meeting title, an agreement reference. Each notice
@@ -10,8 +11,8 @@ disclosure of its count. Reading a notice is not a consultation of the case: ope
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +26,7 @@ from sharing import policy
 
 from .kinds import default_mode
 from .models import About, EmailMode, Kind, Notification, NotificationPreference
+from .outbox import do_send_digests, do_send_email, do_send_pending_immediate, send_immediate_email
 
 if TYPE_CHECKING:
     from cases.models import Action, Case
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from meetings.models import Attendee, Meeting
     from sharing.models import BreakGlass, CaseShare, MatchNotice, SharingAgreement
 
-NEW_EVENT = NOTIFICATION_NEW  # the declared live event (core.events): no content, no count
+NEW_EVENT: Final = NOTIFICATION_NEW  # the declared live event (core.events): no content, no count
 DUE_SOON_DAYS = 3
 AGREEMENT_WARNING_DAYS = 30
 SAR_DAYS = 30  # one calendar month, counted as 30 days (DPA 2018 s54, UK GDPR Art 12(3))
@@ -103,8 +105,6 @@ def do_notify(
 ) -> list[Notification]:
     """Make one notice per recipient (once per ``dedupe_key`` and recipient), audit each, push a
     content-free nudge to each recipient's open pages, and queue the immediate emails."""
-    from .tasks import send_immediate_email
-
     skip = {u for u in exclude if u is not None}
     recipients = [(u, a) for u, a in sorted(set(audience)) if u not in skip]
     made: list[Notification] = []
@@ -428,66 +428,6 @@ def unread_count(user: User) -> int:
     return policy.notifications_visible_to(user).filter(read_at__isnull=True).count()
 
 
-# --- email --------------------------------------------------------------------------------------
-def do_send_email(*, user_id: int, mode: str, before: datetime | None = None) -> int:
-    """Send one content-free email for the person's notices waiting in ``mode`` (immediate or
-    digest), mark them emailed and audit the email. Returns the number of notices it covered.
-
-    Idempotent: notices already emailed are never counted again. The rows are locked while the
-    message is handed to the mail server, so two workers cannot send the same notices twice."""
-    from .email import send_summary
-
-    with transaction.atomic():
-        pending = Notification.objects.select_for_update().filter(
-            recipient_id=user_id, email_mode=mode, emailed_at__isnull=True
-        )
-        if before is not None:
-            pending = pending.filter(created_at__lt=before)
-        rows = list(pending.order_by("created_at").values_list("pk", flat=True))
-        if not rows:
-            return 0
-        user = User.objects.filter(pk=user_id, is_active=True).first()
-        sent = (
-            user is not None
-            and bool(user.email)
-            and send_summary(user, len(rows), digest=mode == EmailMode.DIGEST)
-        )
-        Notification.objects.filter(pk__in=rows).update(emailed_at=timezone.now())
-        if sent:
-            record_event(
-                Op.DISCLOSE,
-                object_type="email",
-                object_id=f"user:{user_id}",
-                recipients=[f"user:{user_id}"],
-                justification="notification email",
-                detail={"email": mode, "count": len(rows), "notifications": [str(pk) for pk in rows]},
-            )
-    return len(rows)
-
-
-def do_send_pending_immediate(*, older_than_seconds: int = 0) -> int:
-    """The outbox sweep: immediate notices whose email was not sent yet (a failed send retried)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    users = (
-        Notification.objects.filter(
-            email_mode=EmailMode.IMMEDIATE, emailed_at__isnull=True, created_at__lte=cutoff
-        )
-        .values_list("recipient_id", flat=True)
-        .distinct()
-    )
-    return sum(do_send_email(user_id=u, mode=EmailMode.IMMEDIATE) for u in sorted(set(users)))
-
-
-def do_send_digests(*, now: datetime | None = None) -> int:
-    """One email per person collecting every digest notice made before ``now``."""
-    now = now or timezone.now()
-    users = (
-        Notification.objects.filter(email_mode=EmailMode.DIGEST, emailed_at__isnull=True, created_at__lt=now)
-        .values_list("recipient_id", flat=True)
-        .distinct()
-    )
-    sent = 0
-    for user_id in sorted(set(users)):
-        if do_send_email(user_id=user_id, mode=EmailMode.DIGEST, before=now):
-            sent += 1
-    return sent
+# sending email lives in outbox.py (with the task that sends it), so that the task module does not
+# import this one back; these names stay importable from here
+__all__ = ["do_send_digests", "do_send_email", "do_send_pending_immediate"]

@@ -82,7 +82,7 @@ def do_create_agreement(
     review_on: date,
     ends_on: date | None,
     drafted_by: Agency,
-    acting_user: Any,
+    acting_user: User,
     parties: list[dict[str, Any]],
     retention_years: int = 6,
 ) -> SharingAgreement:
@@ -158,7 +158,7 @@ def do_sign_agreement(
     party: AgreementParty,
     signatory_name: str,
     signatory_role: str,
-    acting_user: Any,
+    acting_user: User,
     signed_on: date | None = None,
 ) -> AgreementParty:
     party = AgreementParty.objects.select_for_update().select_related("agreement", "agency").get(pk=party.pk)
@@ -189,7 +189,7 @@ def do_change_agreement_status(
     *,
     agreement: SharingAgreement,
     status: str,
-    acting_user: Any,
+    acting_user: User,
     reason: str = "",
     version: int | None = None,
 ) -> SharingAgreement:
@@ -212,10 +212,23 @@ def do_change_agreement_status(
             )
     else:
         reason = require_reason(reason, field="reason", message="Give the reason for this change.")
+    reason = clean_text(reason)
+    _save_agreement_status(
+        agreement, status=status, reason=reason, acting_user=acting_user, detail={"reason": reason[:200]}
+    )
+    return agreement
+
+
+def _save_agreement_status(
+    agreement: SharingAgreement, *, status: str, reason: str, acting_user: User | None, detail: dict[str, Any]
+) -> None:
+    """The tail of an agreement's status change (the row locked by the caller): save it with its
+    version raised, write the audit row (from, to and ``detail``), tell every party's members on
+    commit that their access changed, and notify the parties."""
     old = agreement.status
     agreement.status = status
     agreement.status_changed_at = timezone.now()
-    agreement.status_reason = clean_text(reason)
+    agreement.status_reason = reason
     agreement.version += 1
     agreement.save()
     record_event(
@@ -223,12 +236,10 @@ def do_change_agreement_status(
         actor=acting_user,
         obj=agreement,
         agreement_id=agreement.pk,
-        detail={"change": "status", "from": old, "to": status, "reason": agreement.status_reason[:200]},
+        detail={"change": "status", "from": old, "to": status, **detail},
     )
-    party_agencies = list(agreement.parties.values_list("agency_id", flat=True))
-    _authz_changed(agency_ids=party_agencies)
+    _authz_changed(agency_ids=list(agreement.parties.values_list("agency_id", flat=True)))
     notifications.notify_agreement_status(agreement)
-    return agreement
 
 
 # --- shares ---------------------------------------------------------------------------------
@@ -240,7 +251,7 @@ def do_share_case(
     agreement: SharingAgreement,
     categories: list[str],
     purpose: str,
-    acting_user: Any,
+    acting_user: User,
     acting_agency: Agency,
     valid_to: datetime | None = None,
 ) -> CaseShare:
@@ -316,7 +327,7 @@ def _lock_case(case_id: Any) -> None:
 
 @transaction.atomic
 def do_revoke_share(
-    *, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None
+    *, share: CaseShare, reason: str, acting_user: User, acting_agency: Agency | None = None
 ) -> CaseShare:
     _lock_case(share.case_id)  # the same order as do_share_case: the case, then the share
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
@@ -355,7 +366,7 @@ def do_revoke_share(
 def do_break_glass(
     *,
     case: Case,
-    user: Any,
+    user: User,
     agency: Agency,
     agreement: SharingAgreement,
     reason: str,
@@ -424,7 +435,7 @@ REVIEW_OUTCOMES = ("justified", "unjustified")
 
 
 @transaction.atomic
-def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: Any) -> BreakGlass:
+def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: User) -> BreakGlass:
     """Record the review of a break-glass use. An unjustified one ends at once if still open."""
     glass = BreakGlass.objects.select_for_update().get(pk=glass.pk)
     if glass.reviewed_at is not None:
@@ -457,7 +468,9 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
 
 
 # --- expiry -----------------------------------------------------------------------------------
-def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> list[SharingAgreement]:
+def do_expire_agreements(
+    *, on: date | None = None, acting_user: User | None = None
+) -> list[SharingAgreement]:
     """Expire every active or suspended agreement whose end date has passed (each audited)."""
     on = on or timezone.localdate()
     expired = []
@@ -469,21 +482,13 @@ def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> 
             locked = SharingAgreement.objects.select_for_update().get(pk=agreement.pk)
             if locked.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
                 continue
-            old = locked.status
-            locked.status = AgreementStatus.EXPIRED
-            locked.status_changed_at = timezone.now()
-            locked.status_reason = f"End date {locked.ends_on.isoformat() if locked.ends_on else ''} passed."
-            locked.version += 1
-            locked.save()
-            record_event(
-                Op.AGREEMENT,
-                actor=acting_user,
-                obj=locked,
-                agreement_id=locked.pk,
-                detail={"change": "status", "from": old, "to": AgreementStatus.EXPIRED, "automatic": True},
+            _save_agreement_status(
+                locked,
+                status=AgreementStatus.EXPIRED,
+                reason=f"End date {locked.ends_on.isoformat() if locked.ends_on else ''} passed.",
+                acting_user=acting_user,
+                detail={"automatic": True},
             )
-            _authz_changed(agency_ids=list(locked.parties.values_list("agency_id", flat=True)))
-            notifications.notify_agreement_status(locked)
             expired.append(locked)
     return expired
 
@@ -503,9 +508,9 @@ def do_record_disclosure(
     summary: str,
     justification: str,
     undertaking: bool,
-    approved_by: Any,
+    approved_by: User | None,
     disclosed_on: date,
-    acting_user: Any,
+    acting_user: User,
 ) -> Disclosure:
     """Record a disclosure outside Convene: recipient, what, why, chair approval and date."""
     if case.erased_at is not None:

@@ -7,24 +7,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from agencies.models import Agency, Membership, Role, User
-from audit.models import Op
-from audit.services import record_event
+from agencies.models import Agency, Role
+from agencies.requests import MemberRequest
+from audit.services import consult
 from cases.models import Case
 from core.errors import DomainError
 from core.parsing import posted
 
 from . import forms, policy, services
 from .models import (
-    AgreementParty,
     AgreementStatus,
-    BreakGlass,
     CaseShare,
     Disclosure,
     MatchNotice,
@@ -53,7 +51,7 @@ def _visible_agreement(user: Any, pk: Any) -> SharingAgreement:
 
 # --- agreements -----------------------------------------------------------------------------
 @require_safe
-def agreement_list(request: HttpRequest) -> HttpResponse:
+def agreement_list(request: MemberRequest) -> HttpResponse:
     agreements = policy.agreements_visible_to(request.user).select_related("drafted_by_agency")
     status = request.GET.get("status", "")
     if status in AgreementStatus.values:
@@ -70,7 +68,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     user = request.user
     signable = [p for p in policy.parties_user_may_sign(user, agreement) if not p.signed_on]
@@ -86,7 +84,7 @@ def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "sharing/agreement_detail.html", context)
 
 
-def agreement_draft(request: HttpRequest) -> HttpResponse:
+def agreement_draft(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.can_draft_agreement(user):
         raise Http404("Not found.")
@@ -120,7 +118,7 @@ def agreement_draft(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def agreement_sign(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_sign(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     signable = [p for p in policy.parties_user_may_sign(request.user, agreement) if not p.signed_on]
     if not signable:
@@ -152,7 +150,7 @@ STATUS_ACTIONS = {
 
 
 @require_POST
-def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse:
+def agreement_status(request: MemberRequest, pk: Any, action: str) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     if action not in STATUS_ACTIONS:
         raise Http404("Not found.")
@@ -179,12 +177,12 @@ def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse
 
 
 # --- sharing a case -------------------------------------------------------------------------
-def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_shares(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     may_share = policy.can_share_case(user, case)
     agreements = policy.shareable_agreements(case)
-    party = AgreementParty.objects.filter(agreement__in=agreements, agency_id=OuterRef("pk"))
+    party = policy.agreement_parties(agreements).filter(agency_id=OuterRef("pk"))
     agencies = Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).filter(Exists(party))
     form = forms.ShareForm(posted(request), agencies=agencies, agreements=agreements)
     if request.method == "POST":
@@ -209,22 +207,20 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
                 messages.success(request, f"Shared with {data['agency']}.")
                 return redirect("sharing:case-shares", case_id=case.pk)
     shares = list(policy.shares_visible_to(user, case).select_related("agency", "agreement"))
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    consult(
+        user,
+        CaseShare,
+        access.justification,
         agency=Agency.objects.get(pk=access.agency_id),
         role=access.role,
-        object_type="sharing.CaseShare",
         case_id=case.pk,
-        justification=access.justification,
-        share_id=access.share_ids[0] if access.share_ids else None,
-        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        grant=access,
         detail={"view": "share_list"},
     )
-    live_ids = set(CaseShare.objects.live().filter(case_id=case.pk).values_list("pk", flat=True))
+    live_ids = set(policy.live_shares_visible_to(user, case).values_list("pk", flat=True))
     terms = {
         (p.agreement_id, p.agency_id): p.categories
-        for p in AgreementParty.objects.filter(agreement__in=agreements).select_related("agency")
+        for p in policy.agreement_parties(agreements).select_related("agency")
     }
     return render(
         request,
@@ -245,9 +241,8 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_POST
-def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
-    share = get_object_or_404(CaseShare.objects.select_related("case", "agency"), pk=pk)
-    case, access = policy.access_case(request.user, share.case_id)
+def share_revoke(request: MemberRequest, pk: Any) -> HttpResponse:
+    share, case, access = policy.access_share(request.user, pk)
     if not policy.can_revoke_share(request.user, share):
         raise Http404("Not found.")
     form = forms.RevokeForm(request.POST)
@@ -267,12 +262,12 @@ def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- break-glass ----------------------------------------------------------------------------
-def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
+def break_glass(request: MemberRequest, case_id: Any) -> HttpResponse:
     """Ask for emergency access to a case not shared with your agency, with a typed reason."""
-    case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
+    user = request.user
+    case = policy.case_for_break_glass(user, case_id)
     if case is None:
         raise Http404("No such case.")
-    user = request.user
     if policy.case_access(user, case) is not None:
         return redirect(case_url(case))
     agreements = policy.break_glass_agreements(user, case)
@@ -304,27 +299,35 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_safe
-def break_glass_queue(request: HttpRequest) -> HttpResponse:
+def break_glass_queue(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.break_glass_reviewer_agencies(user):
         raise Http404("Not found.")
-    pending = policy.break_glass_review_queue(user).select_related("case", "user", "agency", "agreement")
+    pending = list(
+        policy.break_glass_queue(user, "pending").select_related("case", "user", "agency", "agreement")
+    )
+    reviewable = {glass.pk for glass in pending if policy.can_review_break_glass(user, glass)}
     reviewed = (
-        policy.break_glass_reviewed_by_my_agencies(user)
+        policy.break_glass_queue(user, "reviewed")
         .select_related("case", "user", "agency", "agreement", "reviewed_by")
         .order_by("-reviewed_at")[:50]
     )
     return render(
         request,
         "sharing/break_glass_queue.html",
-        {"pending": pending, "reviewed": reviewed, "review_form": forms.ReviewForm()},
+        {
+            "pending": pending,
+            "reviewable": reviewable,
+            "reviewed": reviewed,
+            "review_form": forms.ReviewForm(),
+        },
     )
 
 
 @require_POST
-def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
-    glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
-    if glass.user_id == request.user.pk or not policy.can_review_break_glass(request.user, glass):
+def break_glass_review(request: MemberRequest, pk: Any) -> HttpResponse:
+    glass = policy.access_break_glass_for_review(request.user, pk)
+    if not policy.can_review_break_glass(request.user, glass):
         raise Http404("Not found.")
     form = forms.ReviewForm(request.POST)
     if form.is_valid():
@@ -345,22 +348,13 @@ def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- disclosures ----------------------------------------------------------------------------
-def _lead_chairs(case: Case) -> list[User]:
-    ids = (
-        Membership.objects.active()
-        .filter(agency_id=case.lead_agency_id, role=Role.CHAIR)
-        .values_list("user_id", flat=True)
-    )
-    return list(User.objects.filter(pk__in=ids, is_active=True))
-
-
-def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_disclosures(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     if not policy.can_view_disclosures(user, case):
         raise Http404("No such case.")
     may_disclose = policy.can_disclose_case(user, case)
-    chairs = _lead_chairs(case)
+    chairs = policy.disclosure_approvers(case)
     form = forms.DisclosureForm(posted(request), chairs=chairs)
     if request.method == "POST":
         if not may_disclose:
@@ -381,15 +375,14 @@ def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
             else:
                 messages.success(request, "Disclosure recorded.")
                 return redirect("sharing:case-disclosures", case_id=case.pk)
-    disclosures = list(Disclosure.objects.filter(case_id=case.pk).select_related("case", "approved_by"))
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    disclosures = list(policy.disclosures_visible_to(user, case).select_related("case", "approved_by"))
+    consult(
+        user,
+        Disclosure,
+        access.justification,
         agency=Agency.objects.get(pk=access.agency_id),
         role=access.role,
-        object_type="sharing.Disclosure",
         case_id=case.pk,
-        justification=access.justification,
         detail={"view": "disclosure_log"},
     )
     return render(
@@ -419,7 +412,7 @@ def _visible_notice(user: Any, pk: Any) -> MatchNotice:
 
 
 @require_safe
-def match_notices(request: HttpRequest) -> HttpResponse:
+def match_notices(request: MemberRequest) -> HttpResponse:
     """For the lead agency's chairs: partners' referrals that matched a case of theirs."""
     notices = policy.match_notices_visible_to(request.user).select_related(
         "case", "referring_agency", "decided_by"
@@ -429,7 +422,7 @@ def match_notices(request: HttpRequest) -> HttpResponse:
     return render(request, "sharing/match_notices.html", {"notices": notices[:200]})
 
 
-def match_notice(request: HttpRequest, pk: Any) -> HttpResponse:
+def match_notice(request: MemberRequest, pk: Any) -> HttpResponse:
     """One notice: share the matched case with the referring agency, or dismiss the notice."""
     user = request.user
     notice = _visible_notice(user, pk)

@@ -18,14 +18,16 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import User
+from agencies.models import Membership, User
 from agencies.services import do_end_membership
 from cases.models import Case, Nominal
 from core.categories import ALL_CATEGORIES
+from lifecycle.models import LegalHold
 from sharing import policy
 from sharing.models import CaseShare, SharingAgreement
 from sharing.services import do_change_agreement_status, do_revoke_share
@@ -101,6 +103,7 @@ def test_api_page_and_export_expose_the_same_categories(parity_world, api, signe
     # the export form: the shared reading function
     policy.forget(user)
     access = policy.case_access(user, world.case)
+    assert access is not None
     exported = reading.read_case(user, access, world.case, audit=False)
     export_text = json.dumps(exported, default=str)
     # the API
@@ -192,3 +195,72 @@ def test_case_list_is_constant_queries_whatever_the_page_size(world, api):
     large = _list_queries(client, 8)
     # then the number of queries is the same
     assert small == large
+
+
+# --- the restricted querysets added with issue 15 (h5): each agrees with its per-instance rule ---
+@pytest.mark.parametrize("name", PERSONAS)
+def test_issue15_querysets_and_per_object_forms_agree(parity_world, name):
+    from lifecycle.services import do_set_legal_hold
+    from sharing.models import BreakGlass
+
+    world = parity_world
+    persona = build_persona(world, name)
+    do_set_legal_hold(
+        case=world.case, reason="Trial listed", acting_user=world.cps_dpo, agency=world.agencies["cps"]
+    )
+    user = next(u for u in all_users() if u.pk == persona.user.pk)
+    cases = list(Case.objects.select_related("lead_agency"))
+    # action owners: the queryset of memberships equals the per-membership rule
+    active = list(Membership.objects.active().select_related("user"))
+    for case in cases:
+        owners = {(m.user_id, m.agency_id) for m in policy.action_owners(case)}
+        assert owners == {
+            (m.user_id, m.agency_id) for m in active if policy.can_own_action(m.user, m.agency_id, case)
+        }, case
+    # legal holds: a placing agency exactly when the user may set a hold, and one they manage
+    for case in cases:
+        placing = policy.legal_hold_placing_agency_id(user, case)
+        assert (placing is not None) == policy.can_set_legal_hold(user, case), case
+        assert placing is None or placing in policy.lifecycle_agency_ids(user)
+    holds = list(LegalHold.objects.select_related("case"))
+    assert set(policy.legal_holds_visible_to(user)) >= {
+        h for h in holds if policy.can_lift_legal_hold(user, h)
+    }
+    # shares: access_share lets in exactly the shares the per-case queryset shows
+    for share in CaseShare.objects.select_related("case"):
+        visible = policy.can_view_case(user, share.case) and (
+            policy.shares_visible_to(user, share.case).filter(pk=share.pk).exists()
+        )
+        try:
+            policy.access_share(user, share.pk)
+        except Http404:
+            assert not visible, share
+        else:
+            assert visible, share
+    # live shares and the disclosure log of each case, by their per-case rules
+    live = set(CaseShare.objects.live().values_list("pk", flat=True))
+    for case in cases:
+        assert set(policy.live_shares_visible_to(user, case)) == {
+            s for s in policy.shares_visible_to(user, case) if s.pk in live
+        }, case
+        assert policy.disclosures_visible_to(user, case).exists() is False or policy.can_view_disclosures(
+            user, case
+        ), case
+    # break-glass: the pending queue less the user's own is exactly what they may review
+    glasses = list(BreakGlass.objects.select_related("case"))
+    pending = set(policy.break_glass_queue(user, "pending"))
+    assert {g for g in pending if g.user_id != user.pk} == {
+        g for g in glasses if policy.can_review_break_glass(user, g)
+    }
+    reviewed = set(policy.break_glass_queue(user, "reviewed"))
+    assert set(policy.break_glass_queue(user, "all")) == pending | reviewed
+    assert pending <= {g for g in glasses if policy.can_view_break_glass(user, g)}
+    # lifecycle lists: certificates and subject access requests by the per-agency rules
+    from lifecycle.models import ErasureCertificate, SubjectAccessRequest
+
+    assert set(policy.erasure_certificates_visible_to(user)) == {
+        c for c in ErasureCertificate.objects.all() if policy.can_manage_retention(user, c.agency_id)
+    }
+    assert set(policy.subject_access_requests_visible_to(user)) == {
+        s for s in SubjectAccessRequest.objects.all() if policy.can_handle_sar(user, s.agency_id)
+    }

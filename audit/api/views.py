@@ -80,6 +80,7 @@ class ChainStatus(APIView):
             else {
                 "ran_at": verification.ran_at,
                 "ok": verification.ok,
+                "verified_from_seq": verification.verified_from_seq,
                 "verified_through_seq": verification.verified_through_seq,
                 "message": verification.message,
             },

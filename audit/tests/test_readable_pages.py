@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import Op
-from audit.services import record_denied, record_event, verify_chain
+from audit.services import record_event, verify_chain
 from sharing import policy
+from sharing.denials import record_denied
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ TOKENS = re.compile(r'(nonce|value|content)="[^"]*"|\d+ awaiting')
 
 def consult(user, case, **extra):
     membership = policy.primary_membership(user)
+    assert membership is not None
     return record_event(
         Op.CONSULT,
         actor=user,

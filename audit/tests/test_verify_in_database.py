@@ -231,3 +231,22 @@ def test_a_same_named_function_in_another_schema_cannot_stand_in_for_a_builtin(m
     assert result.ok, result.message
     assert result.verified == 4
     assert rechecked == []
+
+
+def test_a_second_verification_in_the_same_transaction_still_checks_in_the_database(monkeypatch) -> None:
+    # given a verification already run in this transaction (it pins search_path with pg_catalog first)
+    make_events(3)
+    seal_pending()
+    assert verify_chain(chunk=2).ok
+    ranges: list[int] = []
+    check_range = services._check_range
+
+    def spy(low: int, high: int, checkpoint_seqs: list[int]) -> Any:
+        ranges.append(low)
+        return check_range(low, high, checkpoint_seqs)
+
+    monkeypatch.setattr(services, "_check_range", spy)
+    # when verified again
+    result = verify_chain(chunk=2)
+    # then the database's encoder is still recognised as ours and the check runs in the database
+    assert result.ok and ranges == [1, 3]

@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agencies.models import Agency, User
+from agencies.requests import member
+from core.errors import DomainError
 from core.pagination import KeysetPagination
 from core.parsing import optional_int
 from sharing import policy
@@ -26,7 +28,7 @@ from sharing.policy import Access
 
 from .. import reading
 from .. import services as s
-from ..models import Action, Case, Order, Victim
+from ..models import Action, Case, Order
 from . import serializers as ser
 
 
@@ -121,9 +123,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         request=ser.CaseCreateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
     )
     def create(self, request: Request) -> Response:
-        membership = next(
-            (m for m in policy.memberships(request.user) if m.role in policy.CONTENT_ROLES), None
-        )
+        membership = policy.case_opening_membership(request.user)
         if membership is None:
             raise exceptions.PermissionDenied("Only practitioners and chairs open cases.")
         data = _valid(ser.CaseCreateSerializer, request)
@@ -135,7 +135,7 @@ class CaseViewSet(viewsets.GenericViewSet):
                 referral=s.ReferralInput(**data["referral"]),
                 forum=data["forum"],
                 lead_agency=membership.agency,
-                acting_user=request.user,
+                acting_user=member(request),
                 link_nominal_id=data.get("link_nominal"),
                 confirm_new_nominal=data["confirm_new_nominal"],
                 mappa_category=data.get("mappa_category"),
@@ -235,7 +235,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["patch"], url_path=r"victims/(?P<victim_id>[0-9a-f-]{36})")
     def victim(self, request: Request, pk: str, victim_id: str) -> Response:
         case, access, agency = self._edit()
-        victim = get_object_or_404(Victim, pk=victim_id, case=case)
+        victim = get_object_or_404(case.victims, pk=victim_id)
         data = _valid(ser.VictimUpdateSerializer, request)
         version = data.pop("version")
         s.do_update_victim(
@@ -282,7 +282,7 @@ class CaseViewSet(viewsets.GenericViewSet):
 
     def _order(self) -> tuple[Order, Agency]:
         case, access, agency = self._edit()
-        return get_object_or_404(Order, pk=self.kwargs["order_id"], case=case), agency
+        return get_object_or_404(case.orders, pk=self.kwargs["order_id"]), agency
 
     @extend_schema(request=ser.OrderUpdateSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["patch"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})")
@@ -344,6 +344,8 @@ class CaseViewSet(viewsets.GenericViewSet):
         data = _valid(ser.ActionSerializer, request)
         owner = get_object_or_404(User, pk=data["owner"])
         action_agency = get_object_or_404(Agency, pk=data["agency"])
+        if not policy.can_own_action(owner, action_agency.pk, case):
+            raise DomainError("Choose someone in an agency working on this case.", field="owner")
         item = s.do_add_action(
             case=case,
             agency=agency,
@@ -358,7 +360,7 @@ class CaseViewSet(viewsets.GenericViewSet):
 
     def _action_obj(self) -> tuple[Action, Agency]:
         case, access, agency = self._edit()
-        return get_object_or_404(Action, pk=self.kwargs["action_id"], case=case), agency
+        return get_object_or_404(case.actions, pk=self.kwargs["action_id"]), agency
 
     @extend_schema(request=ser.ActionChangeSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["patch"], url_path=r"actions/(?P<action_id>[0-9a-f-]{36})")

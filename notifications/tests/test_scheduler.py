@@ -53,7 +53,12 @@ def test_two_schedulers_ticking_at_once_claim_each_period_once() -> None:
 @pytest.mark.django_db
 def test_the_worker_runs_each_claimed_job_and_records_it(world: Any, monkeypatch: Any) -> None:
     calls: list[str] = []
-    job = schedule.Job("digests", lambda: calls.append("ran") or "0 digest(s) sent", timedelta(days=1))
+
+    def digests() -> str:
+        calls.append("ran")
+        return "0 digest(s) sent"
+
+    job = schedule.Job("digests", digests, timedelta(days=1))
     monkeypatch.setitem(schedule.JOBS, "digests", job)
     monkeypatch.setattr(schedule, "SCHEDULE", (job,))
     monkeypatch.setattr("notifications.scheduler.SCHEDULE", (job,))
@@ -125,3 +130,13 @@ def test_daily_slots_start_at_the_declared_local_time() -> None:
     after = timezone.make_aware(datetime(2026, 3, 10, 7, 1))
     assert timezone.localtime(job.slot(after)).strftime("%d %H:%M") == "10 07:00"
     assert timezone.localtime(job.slot(before)).strftime("%d %H:%M") == "09 07:00"
+
+
+def test_weekly_slots_start_on_the_declared_day_and_time() -> None:
+    job = schedule.JOBS["audit_verify_full"]  # Sundays 04:00 local
+    thursday = timezone.make_aware(datetime(2026, 12, 3, 12, 0))
+    sunday_early = timezone.make_aware(datetime(2026, 12, 6, 3, 59))
+    sunday_late = timezone.make_aware(datetime(2026, 12, 6, 4, 1))
+    assert timezone.localtime(job.slot(thursday)).strftime("%a %d %H:%M") == "Sun 29 04:00"
+    assert timezone.localtime(job.slot(sunday_early)).strftime("%a %d %H:%M") == "Sun 29 04:00"
+    assert timezone.localtime(job.slot(sunday_late)).strftime("%a %d %H:%M") == "Sun 06 04:00"

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
@@ -15,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, User
-from audit.models import Op
-from audit.services import record_event
+from agencies.requests import MemberApiRequest
+from audit.services import consult
 from core.errors import DomainError
 from core.pagination import KeysetPagination
 from core.parsing import is_whole_number
@@ -50,16 +49,14 @@ def _agency(pk: Any, field: str) -> Agency:
 
 def _consult_shares(user: Any, case: Any, access: policy.Access) -> None:
     """Reading who a case is shared with is a consultation of the case (audited, with justification)."""
-    record_event(
-        Op.CONSULT,
-        actor=user,
+    consult(
+        user,
+        CaseShare,
+        access.justification,
         agency=_agency(access.agency_id, "agency"),
         role=access.role,
-        object_type="sharing.CaseShare",
         case_id=case.pk,
-        justification=access.justification,
-        share_id=access.share_ids[0] if access.share_ids else None,
-        agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
+        grant=access,
         detail={"view": "share_list"},
     )
 
@@ -78,7 +75,9 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
         agency = self.request.query_params.get("agency")
         if is_whole_number(agency):
             qs = qs.filter(
-                Exists(AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id=int(agency)))
+                Exists(
+                    policy.agreement_parties(qs).filter(agreement_id=OuterRef("pk"), agency_id=int(agency))
+                )
             )
         return qs.prefetch_related("parties__agency")
 
@@ -113,13 +112,13 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 
 class AgreementDetail(APIView):
     @extend_schema(responses=s.AgreementSerializer)
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: MemberApiRequest, pk: str) -> Response:
         return Response(s.AgreementSerializer(_visible_agreement(request.user, pk)).data)
 
 
 class AgreementSign(APIView):
     @extend_schema(request=s.SignSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         data = s.SignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,7 +143,7 @@ class AgreementStatusChange(APIView):
     rule = staticmethod(policy.can_manage_agreement)
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.AgreementSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         agreement = _visible_agreement(request.user, pk)
         if not self.rule(request.user, agreement):
             raise _forbidden("You may not change this agreement's status.")
@@ -185,7 +184,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         self.case, self.access = policy.access_case(self.request.user, self.kwargs["case_id"])
         qs = policy.shares_visible_to(self.request.user, self.case).select_related("agency", "agreement")
         if self.request.query_params.get("live") in ("1", "true"):
-            qs = qs.filter(pk__in=CaseShare.objects.live().filter(case_id=self.case.pk).values("pk"))
+            qs = qs.filter(pk__in=policy.live_shares_visible_to(self.request.user, self.case).values("pk"))
         return qs
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -194,11 +193,10 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         return response
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        case_id = self.kwargs.get("case_id")
-        context["live_ids"] = set(
-            CaseShare.objects.live().filter(case_id=case_id).values_list("pk", flat=True)
-        )
+        context = dict(super().get_serializer_context())
+        case = getattr(self, "case", None)  # set by get_queryset, after the policy let the user in
+        live = policy.live_shares_visible_to(self.request.user, case) if case is not None else None
+        context["live_ids"] = set(live.values_list("pk", flat=True)) if live is not None else set()
         return context
 
     @extend_schema(request=s.ShareCreateSerializer, responses={201: s.ShareSerializer})
@@ -209,7 +207,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
         data = s.ShareCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agreement = SharingAgreement.objects.filter(pk=values["agreement"]).first()
+        agreement = policy.agreements_visible_to(request.user).filter(pk=values["agreement"]).first()
         if agreement is None:
             raise DomainError("No such agreement.", field="agreement")
         share = services.do_share_case(
@@ -229,11 +227,8 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
 class ShareRevoke(APIView):
     @extend_schema(request=s.ReasonSerializer, responses=s.ShareSerializer)
-    def post(self, request: Request, pk: str) -> Response:
-        share = get_object_or_404(CaseShare.objects.select_related("case", "agency", "agreement"), pk=pk)
-        case, access = policy.access_case(request.user, share.case_id)
-        if not policy.shares_visible_to(request.user, case).filter(pk=share.pk).exists():
-            raise Http404("No such share.")
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
+        share, case, access = policy.access_share(request.user, pk)
         if not policy.can_revoke_share(request.user, share):
             raise _forbidden("Only the case owner or a chair of the lead agency revokes a share.")
         data = s.ReasonSerializer(data=request.data)
@@ -252,10 +247,8 @@ class BreakGlassOpen(APIView):
     """Open a case not shared with you, giving a typed reason (at least 10 characters)."""
 
     @extend_schema(request=s.BreakGlassOpenSerializer, responses={201: s.BreakGlassSerializer})
-    def post(self, request: Request, case_id: str) -> Response:
-        from cases.models import Case
-
-        case = Case.objects.filter(pk=case_id, erased_at__isnull=True).first()
+    def post(self, request: MemberApiRequest, case_id: str) -> Response:
+        case = policy.case_for_break_glass(request.user, case_id)
         if case is None:
             raise Http404("No such case.")
         agreements = policy.break_glass_agreements(request.user, case)
@@ -288,20 +281,14 @@ class BreakGlassQueue(generics.ListAPIView[BreakGlass]):
 
     def get_queryset(self) -> QuerySet[BreakGlass]:
         user = self.request.user
-        if self.request.query_params.get("state") == "all":
-            reviewers_of = policy.agency_ids(user, ["chair", "auditor"])
-            qs = BreakGlass.objects.filter(case__lead_agency_id__in=reviewers_of)
-        else:
-            qs = policy.break_glass_review_queue(user)
-        return qs.select_related("case", "user", "agency", "agreement")
+        state = "all" if self.request.query_params.get("state") == "all" else "pending"
+        return policy.break_glass_queue(user, state).select_related("case", "user", "agency", "agreement")
 
 
 class BreakGlassReview(APIView):
     @extend_schema(request=s.BreakGlassReviewSerializer, responses=s.BreakGlassSerializer)
-    def post(self, request: Request, pk: str) -> Response:
-        glass = get_object_or_404(BreakGlass.objects.select_related("case"), pk=pk)
-        if not policy.can_view_break_glass(request.user, glass) or glass.user_id == request.user.pk:
-            raise Http404("No such break-glass access.")
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
+        glass = policy.access_break_glass_for_review(request.user, pk)
         if not policy.can_review_break_glass(request.user, glass):
             raise _forbidden("Only a chair or auditor of the lead agency reviews, once.")
         data = s.BreakGlassReviewSerializer(data=request.data)
@@ -326,19 +313,18 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
         if not policy.can_view_disclosures(self.request.user, case):
             raise Http404("No such case.")
         self.case = case
-        return Disclosure.objects.filter(case_id=case.pk).select_related("case")
+        return policy.disclosures_visible_to(self.request.user, case).select_related("case")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
         _, access = policy.access_case(request.user, kwargs["case_id"])
-        record_event(
-            Op.CONSULT,
-            actor=request.user,
+        consult(
+            request.user,
+            Disclosure,
+            access.justification,
             agency=_agency(access.agency_id, "agency"),
             role=access.role,
-            object_type="sharing.Disclosure",
             case_id=self.case.pk,
-            justification=access.justification,
             detail={"view": "disclosure_log"},
         )
         return response
@@ -393,7 +379,7 @@ class MatchNoticeList(generics.ListAPIView[MatchNotice]):
 
 class MatchNoticeShare(APIView):
     @extend_schema(request=s.MatchNoticeShareSerializer, responses={201: s.ShareSerializer})
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")
@@ -415,7 +401,7 @@ class MatchNoticeShare(APIView):
 
 class MatchNoticeDismiss(APIView):
     @extend_schema(request=None, responses=s.MatchNoticeSerializer)
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: MemberApiRequest, pk: str) -> Response:
         notice = _visible_notice(request.user, pk)
         if not policy.can_decide_match_notice(request.user, notice):
             raise Http404("No such notice.")

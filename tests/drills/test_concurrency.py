@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -148,7 +149,7 @@ def test_a_link_racing_the_erasure_of_the_last_case_never_uses_a_destroyed_nomin
         finally:
             connections.close_all()
 
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
 
     def link() -> None:
         try:

@@ -21,12 +21,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
         parser.add_argument("--chunk", type=int, default=20_000, help="Events fetched per query.")
+        parser.add_argument(
+            "--since-checkpoint",
+            action="store_true",
+            help="Check only events from the newest signed checkpoint an intact run covered (the nightly "
+            "run; PostgreSQL). Every checkpoint's signature is still checked.",
+        )
 
-    def handle(self, *args: Any, no_progress: bool = False, chunk: int = 20_000, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        no_progress: bool = False,
+        chunk: int = 20_000,
+        since_checkpoint: bool = False,
+        **options: Any,
+    ) -> None:
         total = AuditSeal.objects.count()
         bar = tqdm(total=total, unit="event", unit_scale=True, disable=no_progress, file=sys.stderr)
         try:
-            result = verify_chain(progress=bar.update, chunk=chunk)
+            result = verify_chain(progress=bar.update, chunk=chunk, since_checkpoint=since_checkpoint)
         finally:
             bar.close()
         if result.ok:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from cases import choices as c
 from cases.services import do_add_action
 from core.categories import Category, Level
-from core.dashboard import dashboard_context
+from home.dashboard import dashboard_context
 from sharing import policy
 from tests.world import make_case
 
@@ -185,6 +185,52 @@ def test_auditor_sees_chain_status_and_activity_but_no_casework(world, signed_in
     assert 'id="chart-audit-activity"' in page
     assert 'href="/audit/"' in page
     assert "Case reviews due" not in page and world.case.reference not in page
+
+
+def test_auditor_activity_chart_counts_what_the_audit_pages_show_them(world):
+    # given an event by a health practitioner about a case the police lead (not by a police person)
+    from audit.models import Op
+    from audit.services import record_event
+
+    assert world.case.lead_agency_id == world.agencies["police"].pk
+    record_event(
+        Op.CONSULT,
+        actor=world.health_practitioner,
+        agency=world.agencies["health"],
+        obj=world.case,
+        case_id=world.case.pk,
+        justification="review",
+    )
+
+    # when the police auditor's dashboard is built
+    board = dashboard_context(world.police_auditor)["board"]
+
+    # then today's count is the policy's answer for the audit pages, that event included
+    today = timezone.localdate()
+    start, end = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0), timezone.now()
+    visible = policy.audit_events_visible_to(world.police_auditor).filter(occurred_at__range=(start, end))
+    assert visible.filter(actor_id=world.health_practitioner.pk).exists()
+    assert board.audit_activity.get(today, 0) == visible.count()
+
+
+def test_break_glass_count_is_the_policy_review_queue(world):
+    # given probation breaking glass on a case the police lead
+    from sharing.services import do_break_glass
+
+    case = make_case(world, family="Glass")
+    do_break_glass(
+        case=case,
+        user=world.probation_practitioner,
+        agency=world.agencies["probation"],
+        agreement=world.agreement,
+        reason="Risk to victim reported tonight",
+    )
+    # when the police chair's and the probation chair's dashboards are built
+    police = dashboard_context(world.police_chair)["board"]
+    probation = dashboard_context(world.probation_chair)["board"]
+    # then each count is exactly the policy's queue of uses waiting for that user's review
+    assert police.break_glass_to_review == policy.break_glass_review_queue(world.police_chair).count() == 1
+    assert probation.break_glass_to_review == 0
 
 
 def test_agency_admin_sees_people_by_role(world, signed_in):

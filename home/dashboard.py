@@ -65,6 +65,9 @@ class Dashboard:
     break_glass_to_review: int = 0
     # auditor
     chain: dict[str, Any] = field(default_factory=dict)
+    audit_activity: dict[date, int] = field(
+        default_factory=dict
+    )  # events per day, as the audit pages scope them
     audit_activity_chart: SafeString | None = None
     # agency admin
     people: list[dict[str, Any]] = field(default_factory=list)
@@ -107,7 +110,7 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         for row in visible.order_by().values("mappa_level", "risk_level").annotate(n=Count("pk"))
     }
     board.open_cases = sum(cells.values())
-    levels = [(level, f"Level {level}") for level in c.MappaLevel.values]
+    levels: list[tuple[int | None, str]] = [(level, f"Level {level}") for level in c.MappaLevel.values]
     if any(level is None for level, _ in cells):
         levels.append((None, "No level"))
     series = [
@@ -124,13 +127,14 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
     )
 
     # Reviews due: cases whose next review falls in the next four weeks (or is already late).
-    board.reviews_due = list(
-        visible.filter(
+    board.reviews_due = [
+        dict(row)  # a row the page annotates below
+        for row in visible.filter(
             next_review_on__isnull=False, next_review_on__lte=today + timedelta(days=REVIEW_HORIZON_DAYS)
         )
         .order_by("next_review_on", "reference")
         .values("pk", "reference", "next_review_on", "mappa_level", "risk_level")[:LIST_LIMIT]
-    )
+    ]
     for row in board.reviews_due:
         row["overdue"] = row["next_review_on"] < today
         row["risk_label"] = c.RiskLevel(row["risk_level"]).label if row["risk_level"] else "Not assessed"
@@ -141,11 +145,12 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         case__in=with_actions.values("pk"), status__in=c.OPEN_ACTION_STATUSES, due_on__lt=today
     )
     mine = overdue.filter(owner_id=user.pk)
-    board.my_overdue_actions = list(
-        mine.order_by("due_on", "case__reference").values(
+    board.my_overdue_actions = [
+        dict(row)  # a row the page annotates below
+        for row in mine.order_by("due_on", "case__reference").values(
             "pk", "case_id", "case__reference", "due_on", "pillar"
         )[:LIST_LIMIT]
-    )
+    ]
     pillars = dict(c.Pillar.choices)
     for row in board.my_overdue_actions:
         row["days_late"] = (today - row["due_on"]).days
@@ -167,11 +172,7 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
     )
 
     board.upcoming_meetings, board.meetings_available = _upcoming_meetings(user, now)
-    board.break_glass_to_review = policy.break_glass_review_queue(user).count() if _is_chair(board) else 0
-
-
-def _is_chair(board: Dashboard) -> bool:
-    return any(m.role == Role.CHAIR for m in board.memberships)
+    board.break_glass_to_review = policy.break_glass_review_queue(user).count()
 
 
 def _upcoming_meetings(user: Any, now: datetime) -> tuple[list[Any], bool]:
@@ -197,7 +198,6 @@ def _upcoming_meetings(user: Any, now: datetime) -> tuple[list[Any], bool]:
 # --- auditors ---------------------------------------------------------------------------------
 def _audit(board: Dashboard, user: Any, now: datetime) -> None:
     from audit import services as audit_services
-    from audit.models import AuditEvent
 
     last = audit_services.last_verification()
     board.chain = {
@@ -209,10 +209,7 @@ def _audit(board: Dashboard, user: Any, now: datetime) -> None:
     }
     start = board.today - timedelta(days=AUDIT_ACTIVITY_DAYS - 1)
     since = timezone.make_aware(datetime.combine(start, datetime.min.time()))
-    events = AuditEvent.objects.filter(occurred_at__gte=since)
-    scope = policy.audit_scope_agency_ids(user)
-    if scope is not None:
-        events = events.filter(actor_agency_id__in=scope)
+    events = policy.audit_events_visible_to(user).filter(occurred_at__gte=since)
     counts = {
         row["day"]: row["n"]
         for row in events.annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
@@ -220,6 +217,7 @@ def _audit(board: Dashboard, user: Any, now: datetime) -> None:
         .values("day")
         .annotate(n=Count("pk"))
     }
+    board.audit_activity = counts
     board.audit_activity_chart = charts.time_series(
         title=f"Audit events per day, last {AUDIT_ACTIVITY_DAYS} days",
         points=charts.daily_points(counts, start, board.today),

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from core import views
+from home import views
 
 
 @pytest.mark.django_db
