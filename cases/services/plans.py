@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from core.errors import ConflictError, DomainError
 from notifications import services as notifications
 
@@ -58,7 +58,7 @@ def do_save_plan(
     case: Case,
     base_number: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     items: Any,
     contingency: str | None = None,
     change_summary: str = "",
@@ -106,7 +106,7 @@ def do_save_plan(
     return plan
 
 
-def _validate_action_owner(owner: Any, action_agency: Agency) -> None:
+def _validate_action_owner(owner: User | None, action_agency: Agency) -> None:
     from agencies.models import Membership
 
     if owner is None:
@@ -120,10 +120,10 @@ def do_add_action(
     *,
     case: Case,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     pillar: str,
     text: str,
-    owner: Any,
+    owner: User | None,
     action_agency: Agency,
     due_on: date,
     meeting: Any = None,
@@ -155,7 +155,7 @@ def do_update_action(
     action: Action,
     version: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     status: str | None = None,
     due_on: date | None = None,
 ) -> Action:
@@ -184,7 +184,7 @@ def do_update_action(
 
 
 @transaction.atomic
-def do_add_action_update(*, action: Action, agency: Agency, acting_user: Any, text: str) -> ActionUpdate:
+def do_add_action_update(*, action: Action, agency: Agency, acting_user: User, text: str) -> ActionUpdate:
     text = _text(text, "text", "Write the update.", 5000)
     update = ActionUpdate(action=action, owner_agency=agency, created_by=acting_user, text=text)
     _save_change(
