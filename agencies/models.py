@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser, Group
@@ -20,6 +21,10 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(
         default=0, help_text="Raised by 'sign out everywhere': every existing session stops working."
     )
+
+    # Installed on each request's user by django_otp's OTPMiddleware (and by token authentication,
+    # agencies/tokens.py): whether this request passed the second factor. Not a field.
+    is_verified: Callable[[], bool]
 
     class Meta:
         ordering = ["username"]

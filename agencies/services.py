@@ -7,12 +7,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import logout
+from django.contrib.auth import logout, user_logged_out
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Op
 from audit.services import record_event
@@ -32,7 +34,7 @@ def do_create_agency(
     name: str,
     agency_type: str,
     area: str = "",
-    acting_user: Any = None,
+    acting_user: User | None = None,
     operator: str = "operator",
     **extra: Any,
 ) -> Agency:
@@ -77,7 +79,7 @@ def do_add_membership(
     user: User,
     agency: Agency,
     role: str,
-    acting_user: Any,
+    acting_user: User | None,  # None: the system (the demo seed's first admins, provisioning)
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
     vetting_level: str = "none",
@@ -109,7 +111,9 @@ def do_add_membership(
 
 
 @transaction.atomic
-def do_change_role(*, membership: Membership, role: str, acting_user: Any, version: int | None) -> Membership:
+def do_change_role(
+    *, membership: Membership, role: str, acting_user: User, version: int | None
+) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     check_version(membership.version, version, "membership")
     if role not in Role.values:
@@ -132,7 +136,7 @@ def do_change_role(*, membership: Membership, role: str, acting_user: Any, versi
 
 
 @transaction.atomic
-def do_end_membership(*, membership: Membership, acting_user: Any) -> Membership:
+def do_end_membership(*, membership: Membership, acting_user: User) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.ended_at is not None:
         raise DomainError("This membership has already ended.")
@@ -164,6 +168,58 @@ def do_sign_out(*, request: HttpRequest) -> None:
     logout(request)
     if session_key:
         send_on_commit(socket_group(session_key), {"type": "session.ended"})
+
+
+@transaction.atomic
+def do_sign_out_everywhere(*, request: HttpRequest, acting_user: User) -> None:
+    """End every session of this person, on every device, and close their live connections.
+
+    Raising the person's session epoch ends each of their sessions at its next request
+    (agencies.middleware); the sign-out audit event is written in the same transaction and their
+    sockets are told once it commits. This request's session is then flushed; Django's sign-out
+    signal goes without the user, so no second sign-out event is written for it.
+    """
+    User.objects.filter(pk=acting_user.pk).update(session_epoch=F("session_epoch") + 1)
+    record_event(Op.SIGN_OUT, actor=acting_user, detail={"everywhere": True})
+    send_on_commit(f"user.{acting_user.pk}", {"type": "authz.changed"})
+    user_logged_out.send(sender=type(acting_user), request=request, user=None)
+    request.session.flush()
+
+
+# --- the second factor: enrolling an authenticator app ---------------------------------------------
+WRONG_ENROLMENT_CODE = "That code does not match. Check the time on your phone and try the current code."
+
+
+def do_begin_totp_enrolment(*, acting_user: User, device_id: Any = None) -> TOTPDevice:
+    """The person's authenticator waiting to be confirmed: the one begun as ``device_id``, else a new one.
+
+    Not audited: an unconfirmed device is no second factor and signs nobody in. Confirming it is
+    (``do_confirm_totp_device``).
+    """
+    device = None
+    if device_id:
+        device = TOTPDevice.objects.filter(pk=device_id, user=acting_user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=acting_user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def do_confirm_totp_device(*, device: TOTPDevice, acting_user: User, code: str) -> TOTPDevice:
+    """Confirm a pending authenticator with a current code from it: it becomes the second factor.
+
+    A wrong code raises DomainError on ``code`` and confirms nothing; django-otp's own record of the
+    attempt (its throttling) is kept, so the check happens before, not inside, the transaction
+    that confirms the device and writes the OTP_ENROLLED audit event.
+    """
+    if device.user_id != acting_user.pk or device.confirmed:
+        raise DomainError("This authenticator is not waiting to be confirmed.", field="code")
+    if not device.verify_token(code):
+        raise DomainError(WRONG_ENROLMENT_CODE, field="code")
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        record_event(Op.OTP_ENROLLED, actor=acting_user, obj=device)
+    return device
 
 
 # --- onboarding: invitations for an agency's admin, and deactivation -----------------------------
@@ -366,7 +422,7 @@ def do_create_person(
     username: str,
     first_name: str,
     last_name: str,
-    acting_user: Any,
+    acting_user: User | None,
     email: str = "",
     password: str | None = None,
     is_demo: bool = False,
@@ -395,13 +451,11 @@ def do_create_person(
 
 
 @transaction.atomic
-def do_retire_demo_accounts(*, acting_user: Any = None) -> int:
+def do_retire_demo_accounts(*, acting_user: User | None = None) -> int:
     """Stop every demo account signing in: deactivate, drop its password, devices and tokens.
 
     The accounts stay (audit events name them) but can never be used again.
     """
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     users = list(User.objects.select_for_update().filter(is_demo=True, is_active=True))
     now = timezone.now()
     for user in users:
@@ -426,7 +480,7 @@ def hash_token(raw: str) -> str:
 
 @transaction.atomic
 def do_issue_token(
-    *, user: User, days: int = 30, name: str = "", acting_user: Any = None
+    *, user: User, days: int = 30, name: str = "", acting_user: User | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown once and never stored."""
     if days < 1 or days > 365:
@@ -447,7 +501,7 @@ def do_issue_token(
 
 
 @transaction.atomic
-def do_revoke_token(*, token: ApiToken, acting_user: Any = None) -> ApiToken:
+def do_revoke_token(*, token: ApiToken, acting_user: User | None = None) -> ApiToken:
     if token.revoked_at is not None:
         raise DomainError("This token is already revoked.")
     token.revoked_at = timezone.now()

@@ -12,10 +12,8 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
 from axes.utils import reset as reset_failures
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout, user_logged_out
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.signals import user_login_failed
-from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,12 +24,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Op
 from audit.services import record_event
-from core.events import send_on_commit
+from core.errors import DomainError
 from core.parsing import posted
 
 from .forms import CodeForm, SignInForm
-from .models import User
-from .services import do_sign_out
+from .services import do_begin_totp_enrolment, do_confirm_totp_device, do_sign_out, do_sign_out_everywhere
 from .sso_logout import provider_logout_page, provider_logout_url
 
 ENROL_DEVICE = "convene_enrol_device"
@@ -138,28 +135,21 @@ def enrol(request: HttpRequest) -> HttpResponse:
         return redirect("agencies:login")
     if user_has_device(request.user):
         return redirect("agencies:verify")
-    device = None
-    device_id = request.session.get(ENROL_DEVICE)
-    if device_id:
-        device = TOTPDevice.objects.filter(pk=device_id, user=request.user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name="Authenticator app", confirmed=False)
+    device = do_begin_totp_enrolment(acting_user=request.user, device_id=request.session.get(ENROL_DEVICE))
+    if request.session.get(ENROL_DEVICE) != device.pk:
         request.session[ENROL_DEVICE] = device.pk
     form = CodeForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            with transaction.atomic():
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
-                record_event(Op.OTP_ENROLLED, actor=request.user, obj=device)
+        try:
+            do_confirm_totp_device(device=device, acting_user=request.user, code=form.cleaned_data["code"])
+        except DomainError as exc:
+            form.add_error("code", exc.message)
+            locked = _second_factor_failed(request)
+            if locked is not None:
+                return locked
+        else:
             request.session.pop(ENROL_DEVICE, None)
             return _finish(request, device)
-        form.add_error(
-            "code", "That code does not match. Check the time on your phone and try the current code."
-        )
-        locked = _second_factor_failed(request)
-        if locked is not None:
-            return locked
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     context = {"form": form, "qr_svg": _qr_svg(device.config_url), "secret": secret}
     return render(request, "agencies/enrol.html", context, status=400 if form.errors else 200)
@@ -178,13 +168,7 @@ def signout(request: HttpRequest) -> HttpResponse:
 @require_POST
 def signout_everywhere(request: HttpRequest) -> HttpResponse:
     """End every session of this person, on every device, and close their live connections."""
-    user = request.user
-    if not user.is_authenticated:
+    if not request.user.is_authenticated:
         return redirect("agencies:login")
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
-        record_event(Op.SIGN_OUT, actor=user, detail={"everywhere": True})
-        send_on_commit(f"user.{user.pk}", {"type": "authz.changed"})
-    user_logged_out.send(sender=type(user), request=request, user=None)
-    request.session.flush()
+    do_sign_out_everywhere(request=request, acting_user=request.user)
     return redirect("/signin/?signedout=1")

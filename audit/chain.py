@@ -55,7 +55,7 @@ JSON_FIELDS = frozenset({"categories", "recipients", "detail"})
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 # exactly what json.dumps(..., ensure_ascii=False) emits for a str
-json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+json_string: Callable[[str], str] = json.encoder.encode_basestring
 _string = json_string
 CANONICAL_TEMPLATE = _TEMPLATE = "{" + ",".join(f'"{key}":%s' for key in SORTED_KEYS) + "}"
 

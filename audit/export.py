@@ -20,12 +20,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from core.csvcells import csv_writer
+from core.csvcells import Writable, csv_writer
 
 from .chain import FIELDS, JSON_FIELDS, ORIGIN, plain_event
 from .models import AuditCheckpoint, AuditEvent, AuditSeal, Op
@@ -105,7 +105,7 @@ def _csv_row(line: dict[str, Any]) -> list[str]:
     return [str(row.get(column, "")) for column in CSV_COLUMNS]
 
 
-def write_export(out: IO[str], since: datetime, until: datetime, fmt: str, actor: str = "") -> ExportSummary:
+def write_export(out: Writable, since: datetime, until: datetime, fmt: str, actor: str = "") -> ExportSummary:
     """Write the export and record it as an EXPORT audit event (ids and counts only)."""
     events = checkpoints = 0
     first = last = None

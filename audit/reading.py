@@ -371,6 +371,8 @@ def many_cases_flags(user: Any) -> list[BurstFlag]:
     flags: dict[int, BurstFlag] = {}
     recent: dict[int, deque[tuple[datetime, Any]]] = defaultdict(deque)
     for actor_id, username, at, case_id in rows.iterator(chunk_size=5000):
+        if actor_id is None:  # excluded by the filter above
+            continue
         queue = recent[actor_id]
         queue.append((at, case_id))
         while queue and at - queue[0][0] > window:

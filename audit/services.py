@@ -119,8 +119,11 @@ def record_event(
 class Grant(Protocol):
     """What a consultation cites of the access that allowed it (sharing.policy.Access has these)."""
 
-    share_ids: tuple[Any, ...]
-    agreement_ids: tuple[Any, ...]
+    @property
+    def share_ids(self) -> tuple[Any, ...]: ...
+
+    @property
+    def agreement_ids(self) -> tuple[Any, ...]: ...
 
 
 def consult(
@@ -656,7 +659,8 @@ def _check_range(low: int, high: int, checkpoint_seqs: list[int]) -> list[Flagge
         # role was given: a function of the same name elsewhere cannot stand in for them.
         cursor.execute(_PIN_SEARCH_PATH)
         cursor.execute(_PG_CHECK, params)
-        return cursor.fetchall()
+        flagged: list[Flagged] = cursor.fetchall()
+        return flagged
 
 
 def _python_agrees(seq: int, event_id: int, prev_hash: str, digest: str) -> bool:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from agencies.requests import MemberRequest
 from core.charts import bar_chart
 from core.csvcells import csv_writer
 from core.errors import DomainError
@@ -24,12 +25,12 @@ from .services import PUBLIC_FIELDS, published_keys, record_event
 CSV_COLUMNS = PUBLIC_FIELDS
 
 
-def _auditor(request: HttpRequest) -> None:
+def _auditor(request: MemberRequest) -> None:
     if not (policy.can_view_audit(request.user) or getattr(request.user, "is_superuser", False)):
         raise Http404("No such page.")
 
 
-def _filtered(request: HttpRequest) -> tuple[reading.Filters, Any, DomainError | None]:
+def _filtered(request: MemberRequest) -> tuple[reading.Filters, Any, DomainError | None]:
     filters = reading.Filters.from_query(request.GET)
     try:
         return filters, reading.filtered_events(request.user, filters), None
@@ -38,7 +39,7 @@ def _filtered(request: HttpRequest) -> tuple[reading.Filters, Any, DomainError |
 
 
 @require_safe
-def event_list(request: HttpRequest) -> HttpResponse:
+def event_list(request: MemberRequest) -> HttpResponse:
     """Every visible event, newest first, filtered by person, agency, case, operation, agreement, dates."""
     _auditor(request)
     filters, qs, error = _filtered(request)
@@ -60,7 +61,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def case_trail(request: MemberRequest, case_id: uuid.UUID) -> HttpResponse:
     """Who has seen this case, when and why."""
     _auditor(request)
     events, next_before = reading.page(reading.case_trail(request.user, case_id), request.GET.get("before"))
@@ -77,7 +78,7 @@ def case_trail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @require_safe
-def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_trail(request: MemberRequest, user_id: int) -> HttpResponse:
     """What this person has seen."""
     _auditor(request)
     events, next_before = reading.page(reading.person_trail(request.user, user_id), request.GET.get("before"))
@@ -91,7 +92,7 @@ def person_trail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @require_safe
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: MemberRequest) -> HttpResponse:
     """Events per day over 30 days, as an accessible SVG bar chart with a data table."""
     _auditor(request)
     items = reading.activity(request.user)
@@ -107,7 +108,7 @@ def activity(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def flags(request: HttpRequest) -> HttpResponse:
+def flags(request: MemberRequest) -> HttpResponse:
     """Patterns worth a look: bursts of distinct cases, unreviewed break-glass, attempts after revocation."""
     _auditor(request)
     denied = list(reading.denied_after_revocation(request.user)[:100])
@@ -122,14 +123,14 @@ def flags(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def chain_status(request: HttpRequest) -> HttpResponse:
+def chain_status(request: MemberRequest) -> HttpResponse:
     _auditor(request)
     status = reading.chain_status()
     return render(request, "audit/status.html", {"status": status, "chain": reading.chain_summary(status)})
 
 
 @require_safe
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: MemberRequest) -> HttpResponse:
     """The filtered events as CSV; the export is itself recorded (EXPORT, with the filter names used)."""
     _auditor(request)
     filters, qs, error = _filtered(request)

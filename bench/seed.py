@@ -22,7 +22,7 @@ import contextlib
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -264,7 +264,7 @@ def _text(rng: random.Random, parts: list[str], sentences: int) -> str:
 @contextlib.contextmanager
 def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
     """Let bulk inserts carry spread-out created_at values instead of 'now' (seed process only)."""
-    changed: list[tuple[models.Field, bool, bool]] = []
+    changed: list[tuple[models.DateTimeField, bool, bool]] = []
     for model in model_classes:
         for field in model._meta.concrete_fields:
             if isinstance(field, models.DateTimeField) and (field.auto_now_add or field.auto_now):
@@ -317,17 +317,17 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: list[tuple[An
             for c, v in zip(columns, row, strict=True)
         }
         objects.append(model(**values))
-    model.objects.bulk_create(objects, batch_size=2000)
+    model._default_manager.bulk_create(objects, batch_size=2000)
 
 
-def copy_instances(model: type[models.Model], objects: list[models.Model]) -> None:
+def copy_instances(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     """COPY model instances on PostgreSQL; bulk_create elsewhere (the tiny SQLite smoke test).
 
     Every value comes from the field's own ``pre_save`` and ``get_db_prep_save``, exactly as
     ``bulk_create`` would compute it: encrypted fields encrypt there under their row's data key.
     """
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=2000)
+        model._default_manager.bulk_create(objects, batch_size=2000)
         return
     fields = [
         f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))
@@ -343,7 +343,13 @@ def copy_instances(model: type[models.Model], objects: list[models.Model]) -> No
                 value = f.get_db_prep_save(value, connection)
             row.append(value)
         rows.append(tuple(row))
-    copy_rows(model, [f.column for f in fields], rows)
+    copy_rows(model, [_column(f) for f in fields], rows)
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    if field.column is None:  # only a field not (yet) on a model has none
+        raise ValueError(f"{field.name} has no column")
+    return field.column
 
 
 class Progress:

@@ -7,7 +7,7 @@ Called by ``manage.py seed_demo`` through agencies.demo (``seed(ctx)``); each ca
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.utils import timezone
 
@@ -18,7 +18,20 @@ from .identifiers import nhs_with_check, pnc_with_check
 SDASH = [key for key, _ in c.SDASH_QUESTIONS]
 CONTINGENCY = "If seen near the victim's home or workplace: immediate police response and arrest for breach."
 
-IDENTITY = {
+
+class Identity(TypedDict):
+    """What the demo adds to a foundation case's nominal (all of it invented)."""
+
+    aliases: tuple[tuple[str, str], ...]
+    ethnicity: str
+    address: str
+    pnc: tuple[str, str] | None  # (year, serial): the check letter is computed
+    nhs: str  # nine digits: the check digit is computed
+    visor: str | None
+    crn: str | None
+
+
+IDENTITY: dict[str, Identity] = {
     "marsh": {
         "aliases": (("Danny", "Marsh"), ("Dan", "Marshall")),
         "ethnicity": "White British",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
+from django import forms
+from django.db.models import QuerySet
+
+from agencies.models import User
 from core.categories import Category
 
 from . import choices as c
@@ -159,16 +163,24 @@ class AssessmentForm(forms.Form):
             )
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """A choice of people, each shown by full name (or username)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username}"
+
+
 class ActionForm(forms.Form):
     pillar = forms.ChoiceField(choices=c.Pillar.choices)
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Action")
-    owner = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    owner = PersonChoiceField(queryset=User.objects.none())  # the view passes who may own one
     due_on = forms.DateField(widget=DATE)
 
-    def __init__(self, *args: object, owners: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
-        self.fields["owner"].label_from_instance = lambda u: f"{u.get_full_name() or u.username}"  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, PersonChoiceField)
+        owner.queryset = owners
 
 
 class ActionStatusForm(forms.Form):
@@ -178,12 +190,13 @@ class ActionStatusForm(forms.Form):
 
 class ActionReassignForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    owner = forms.ModelChoiceField(queryset=None, label="New owner")  # type: ignore[arg-type]
+    owner = PersonChoiceField(queryset=User.objects.none(), label="New owner")  # the view passes owners
 
-    def __init__(self, *args: object, owners: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
-        self.fields["owner"].label_from_instance = lambda u: f"{u.get_full_name() or u.username}"  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, PersonChoiceField)
+        owner.queryset = owners
 
 
 class OrderForm(forms.Form):

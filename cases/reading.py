@@ -17,7 +17,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Model, Prefetch
+from django.db.models import Field, Model, Prefetch
 
 from audit.services import consult as audit_consult
 from core.categories import Category, Level
@@ -49,7 +49,13 @@ def _header_labels() -> tuple[tuple[str, dict[Any, Any]], ...]:
     """Each choice field's value → label map, built once (``get_FOO_display`` rebuilds it per call,
     which was a tenth of a 50-row list's time). Labels stay lazy: ``str()`` per use translates them."""
     names = ("forum", "status", "risk_level", "mappa_level", "closure_reason")
-    return tuple((name, dict(Case._meta.get_field(name).flatchoices)) for name in names)
+    return tuple((name, _choice_labels(name)) for name in names)
+
+
+def _choice_labels(name: str) -> dict[Any, Any]:
+    field = Case._meta.get_field(name)
+    assert isinstance(field, Field)  # a column of the case, not a relation
+    return dict(field.flatchoices)
 
 
 class Served:
@@ -79,7 +85,9 @@ class Served:
             if display is not None:
                 out[f"{name}_display"] = str(display())
             category = visibility[name][0]
-            self.categories.add(getattr(obj, "category", obj.CATEGORY) if category == "*" else category)  # type: ignore[attr-defined]
+            if category == "*":  # the record's own category (a note's), else its model's CATEGORY
+                category = str(getattr(obj, "category", getattr(obj, "CATEGORY")))  # noqa: B009
+            self.categories.add(category)
         return out
 
     def records(self, objs: Iterable[Model]) -> list[dict[str, Any]]:

@@ -12,13 +12,14 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
 from agencies.models import Agency, User
+from agencies.requests import MemberRequest
 from core import pdf
 from core.categories import Category
 from core.errors import ConflictError, DomainError
@@ -64,7 +65,7 @@ def _form_error(form: Any, exc: DomainError) -> None:
         form.add_error(field, exc.message)
 
 
-def _lead(request: HttpRequest, pk: Any) -> tuple[Case, Any]:
+def _lead(request: MemberRequest, pk: Any) -> tuple[Case, Any]:
     case, access = policy.access_case(request.user, pk)
     if not policy.can_edit_case(request.user, case):
         raise PermissionDenied("Only the lead agency changes this case.")
@@ -114,7 +115,7 @@ def display_rows(model: Any, item: dict[str, Any] | None, reasons: dict[str, str
 
 
 @require_safe
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: MemberRequest) -> HttpResponse:
     qs = policy.cases_visible_to(request.user).select_related(*reading.prefetch_for_list())
     params = request.GET
     own = policy.content_agencies(request.user)
@@ -149,7 +150,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def case_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     reasons = policy.withheld_categories(access)
@@ -306,7 +307,7 @@ def case_summary_sections(data: dict[str, Any], access: Any) -> list[pdf.Section
 
 
 @require_safe
-def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_summary_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
     """The viewer's agency's copy of the case summary: what the case page shows them (read_case),
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     case, access = policy.access_case(request.user, pk)
@@ -334,7 +335,7 @@ def case_summary_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def case_create(request: HttpRequest) -> HttpResponse:
+def case_create(request: MemberRequest) -> HttpResponse:
     membership = policy.case_opening_membership(request.user)
     if membership is None:
         raise PermissionDenied("Only practitioners and chairs open cases.")
@@ -392,7 +393,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_page(
-    request: HttpRequest,
+    request: MemberRequest,
     case: Case,
     form: Any,
     title: str,
@@ -421,7 +422,7 @@ def _edit_page(
     )
 
 
-def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_edit(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     initial = {
         "version": case.version,
@@ -443,7 +444,7 @@ def case_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
+def case_status(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.StatusForm(posted(request), initial={"version": case.version, "status": case.status})
 
@@ -461,7 +462,7 @@ def case_status(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Change the case status", save, "Status changed.")
 
 
-def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def note_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     if not policy.can_add_note(request.user, case):
         raise PermissionDenied
@@ -475,7 +476,7 @@ def note_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, f"Add a note in the name of {agency.agency}", save, "Note added.")
 
 
-def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def victim_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.VictimForm(posted(request))
 
@@ -485,7 +486,7 @@ def victim_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add a victim", save, "Victim added.")
 
 
-def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
+def victim_edit(request: MemberRequest, pk: Any, victim_id: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     victim = case.victims.filter(pk=victim_id).first()
     if victim is None:
@@ -513,7 +514,7 @@ def victim_edit(request: HttpRequest, pk: Any, victim_id: Any) -> HttpResponse:
     )
 
 
-def screening(request: HttpRequest, pk: Any) -> HttpResponse:
+def screening(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     referral = case.referral
     form = forms.ScreeningForm(
@@ -539,7 +540,7 @@ def screening(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
+def plan_edit(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = _lead(request, pk)
     current = s.current_plan(case)
     initial: dict[str, Any] = {"base_number": current.number if current else 0}
@@ -571,7 +572,7 @@ def plan_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def assessment_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.AssessmentForm(posted(request))
 
@@ -600,7 +601,7 @@ def assessment_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record a risk assessment", save, "Assessment recorded.")
 
 
-def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def action_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     owners = User.objects.filter(pk__in=policy.action_owners(case).values("user_id"))
     form = forms.ActionForm(posted(request), owners=owners)
@@ -623,7 +624,7 @@ def action_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add an action", save, "Action added.")
 
 
-def _action_for(request: HttpRequest, pk: Any, action_id: Any) -> tuple[Case, Any, Action]:
+def _action_for(request: MemberRequest, pk: Any, action_id: Any) -> tuple[Case, Any, Action]:
     case, access = policy.access_case(request.user, pk)
     action = case.actions.select_related("case").filter(pk=action_id).first()
     if action is None:
@@ -631,7 +632,7 @@ def _action_for(request: HttpRequest, pk: Any, action_id: Any) -> tuple[Case, An
     return case, access, action
 
 
-def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+def action_status(request: MemberRequest, pk: Any, action_id: Any) -> HttpResponse:
     """The lead agency, or the agency the action is assigned to, changes its status; anyone else
     finds no such action."""
     case, access, action = _action_for(request, pk, action_id)
@@ -656,7 +657,7 @@ def action_status(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse
     )
 
 
-def action_reassign(request: HttpRequest, pk: Any, action_id: Any) -> HttpResponse:
+def action_reassign(request: MemberRequest, pk: Any, action_id: Any) -> HttpResponse:
     """The lead agency or the review's chair gives the action to someone in an agency working on
     the case (the owners the policy offers); anyone else finds no such action."""
     case, access, action = _action_for(request, pk, action_id)
@@ -685,7 +686,7 @@ def action_reassign(request: HttpRequest, pk: Any, action_id: Any) -> HttpRespon
     )
 
 
-def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
+def order_add(request: MemberRequest, pk: Any) -> HttpResponse:
     case, _ = _lead(request, pk)
     form = forms.OrderForm(posted(request))
 
@@ -695,7 +696,7 @@ def order_add(request: HttpRequest, pk: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record an order", save, "Order recorded.")
 
 
-def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
+def _order_of(request: MemberRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
     from django.http import Http404
 
     case, _ = _lead(request, pk)
@@ -705,7 +706,7 @@ def _order_of(request: HttpRequest, pk: Any, order_id: Any) -> tuple[Case, Order
     return case, order
 
 
-def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def condition_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.ConditionForm(posted(request))
 
@@ -722,7 +723,7 @@ def condition_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Add a condition", save, "Condition added.")
 
 
-def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def breach_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.BreachForm(posted(request))
 
@@ -732,7 +733,7 @@ def breach_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
     return _edit_page(request, case, form, "Record a breach", save, "Breach recorded.")
 
 
-def order_event_add(request: HttpRequest, pk: Any, order_id: Any) -> HttpResponse:
+def order_event_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
     case, order = _order_of(request, pk, order_id)
     form = forms.OrderEventForm(posted(request))
 

@@ -18,7 +18,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE = "'"
 
 
-class _Writable(Protocol):
+class Writable(Protocol):
+    """Where text goes: an open file, a response, a management command's stdout."""
+
     def write(self, s: str, /) -> Any: ...
 
 
@@ -38,7 +40,7 @@ def restore_cell(text: str) -> str:
 class SafeCsvWriter:
     """``csv.writer`` whose rows are neutralised cell by cell."""
 
-    def __init__(self, out: _Writable, **options: Any) -> None:
+    def __init__(self, out: Writable, **options: Any) -> None:
         self._writer = csv.writer(out, **options)
 
     def writerow(self, row: Iterable[object]) -> Any:
@@ -49,6 +51,6 @@ class SafeCsvWriter:
             self.writerow(row)
 
 
-def csv_writer(out: _Writable, **options: Any) -> SafeCsvWriter:
+def csv_writer(out: Writable, **options: Any) -> SafeCsvWriter:
     """The project's only CSV writer (a test fails if another module calls ``csv.writer``)."""
     return SafeCsvWriter(out, **options)

@@ -10,13 +10,17 @@ Every event has a declared type here: a ``TypedDict`` naming its keys, and an en
 ``case.<uuid>``, ``meeting.<uuid>``, ``session.<digest>``). ``send_on_commit`` refuses anything
 else, so a consumer that joins a kind of group can be checked (meetings/tests) to handle every type
 that group may carry: Channels closes a socket that receives a type it has no handler for.
+
+The types are checked statically too: ``send_on_commit`` takes an ``Event`` (the union of the
+declared types), consumer handlers take their own type, and a socket's replies to its page are a
+declared ``Reply``. This module is type-checked strictly (pyproject's overrides).
 """
 
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypeAlias, TypedDict, TypeVar, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -87,7 +91,59 @@ class NotificationNew(TypedDict):
     type: Literal["notification.new"]
 
 
-NOTIFICATION_NEW = "notification.new"
+NOTIFICATION_NEW: Final = "notification.new"
+
+# The three families, as the consumers (meetings/consumers.py) handle them: access changes that make
+# a socket re-check, the meeting room's events, and the live feed's (case pages, dashboards, badges).
+AuthzEvent: TypeAlias = AuthzChanged | SessionEnded
+RoomEvent: TypeAlias = MeetingChanged
+LiveEvent: TypeAlias = (
+    CaseChanged | DisclosureRecorded | BreakglassOpened | MeetingInvited | ActionOverdue | NotificationNew
+)
+Event: TypeAlias = AuthzEvent | RoomEvent | LiveEvent
+"""Any declared event: what ``send_on_commit`` accepts."""
+
+
+# --- what a socket says to its own page (not sent to groups) ------------------------------------
+class Subscribed(TypedDict):
+    """The live feed accepted ``{"subscribe": case_id}``."""
+
+    type: Literal["subscribed"]
+    case_id: str
+
+
+class Unsubscribed(TypedDict):
+    """The live feed left the case: asked to, or the user may no longer see it."""
+
+    type: Literal["unsubscribed"]
+    case_id: str
+
+
+class SubscribeRefused(TypedDict):
+    """Missing or forbidden look the same; no case id when the one sent was not a UUID."""
+
+    type: Literal["subscribe.refused"]
+    case_id: NotRequired[str]
+
+
+class UnsubscribeRefused(TypedDict):
+    """``{"unsubscribe": …}`` with something that is not a UUID."""
+
+    type: Literal["unsubscribe.refused"]
+
+
+class RoomAccessChanged(TypedDict):
+    """The room re-checked after an ``authz.changed`` and stays open: the page re-fetches."""
+
+    type: Literal["authz.changed"]
+    meeting_id: str
+
+
+Reply: TypeAlias = Subscribed | Unsubscribed | SubscribeRefused | UnsubscribeRefused | RoomAccessChanged
+ClientMessage: TypeAlias = Event | Reply
+"""Everything a page's socket may receive: a declared event (cleaned) or a reply."""
+
+E = TypeVar("E", bound=Event)
 
 
 GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting", "session"})
@@ -97,7 +153,7 @@ GROUP_KINDS: frozenset[str] = frozenset({"user", "agency", "case", "meeting", "s
 class EventType:
     """One declared event: its payload's shape and the kinds of group it is sent to."""
 
-    payload: type
+    payload: type  # a TypedDict class of Event (mypy has no type for "a TypedDict class")
     groups: frozenset[str]
 
     @property
@@ -106,6 +162,7 @@ class EventType:
 
     @property
     def required(self) -> frozenset[str]:
+        # a TypedDict class has these at runtime; typeshed does not declare them on type[...]
         return frozenset(self.payload.__required_keys__)  # type: ignore[attr-defined]
 
     @property
@@ -126,7 +183,7 @@ _DECLARED = (
 )
 EVENT_TYPES: dict[str, EventType] = {event.name: event for event in _DECLARED}
 # Every key any event may carry: what a client may ever receive (consumers filter on it too).
-ALLOWED_KEYS = frozenset().union(*(event.keys for event in _DECLARED))
+ALLOWED_KEYS: frozenset[str] = frozenset().union(*(event.keys for event in _DECLARED))
 
 
 def group_kind(group: str) -> str:
@@ -161,8 +218,19 @@ def _send(group: str, payload: dict[str, Any]) -> None:
         log.warning("live update to a %s group not sent: %s", group_kind(group), type(exc).__name__)
 
 
-def send_on_commit(group: str, payload: Mapping[str, Any]) -> None:
-    """Queue ``payload`` (a declared event, see above) for ``group`` once the transaction commits."""
+def cleaned(event: E) -> E:
+    """What a client receives of ``event``: the declared id/version keys only (defence in depth,
+    since a group message is only as well-formed as its sender)."""
+    # the comprehension keeps a subset of the keys of a declared event, so it is still one
+    return cast(E, {key: value for key, value in event.items() if key in ALLOWED_KEYS})
+
+
+def send_on_commit(group: str, payload: Event) -> None:
+    """Queue ``payload`` (a declared event, see above) for ``group`` once the transaction commits.
+
+    The type lets mypy check the payload's keys where it is built; ``check_event`` checks it again
+    at run time, with the kind of group it goes to.
+    """
     check_event(group, payload)
     message = json.loads(json.dumps(dict(payload)))
     transaction.on_commit(lambda: _send(group, message))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.errors import DomainError
 
@@ -24,8 +24,10 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
-def is_whole_number(value: str | None, max_digits: int = 18) -> bool:
-    """True for a plain ASCII whole number that fits a bigint: ``str.isdigit`` alone accepts '²'."""
+def is_whole_number(value: str | None, max_digits: int = 18) -> TypeGuard[str]:
+    """True for a plain ASCII whole number that fits a bigint: ``str.isdigit`` alone accepts '²'.
+
+    (A ``TypeGuard``: where it is true, ``value`` is a ``str``, so ``int(value)`` type-checks.)"""
     return value is not None and value.isascii() and value.isdigit() and len(value) <= max_digits
 
 

@@ -114,7 +114,7 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         for row in visible.order_by().values("mappa_level", "risk_level").annotate(n=Count("pk"))
     }
     board.open_cases = sum(cells.values())
-    levels = [(level, f"Level {level}") for level in c.MappaLevel.values]
+    levels: list[tuple[int | None, str]] = [(level, f"Level {level}") for level in c.MappaLevel.values]
     if any(level is None for level, _ in cells):
         levels.append((None, "No level"))
     series = [
@@ -131,13 +131,14 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
     )
 
     # Reviews due: cases whose next review falls in the next four weeks (or is already late).
-    board.reviews_due = list(
-        visible.filter(
+    board.reviews_due = [
+        dict(row)  # a row the page annotates below
+        for row in visible.filter(
             next_review_on__isnull=False, next_review_on__lte=today + timedelta(days=REVIEW_HORIZON_DAYS)
         )
         .order_by("next_review_on", "reference")
         .values("pk", "reference", "next_review_on", "mappa_level", "risk_level")[:LIST_LIMIT]
-    )
+    ]
     for row in board.reviews_due:
         row["overdue"] = row["next_review_on"] < today
         row["risk_label"] = c.RiskLevel(row["risk_level"]).label if row["risk_level"] else "Not assessed"
@@ -148,11 +149,12 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         case__in=with_actions.values("pk"), status__in=c.OPEN_ACTION_STATUSES, due_on__lt=today
     )
     mine = overdue.filter(owner_id=user.pk)
-    board.my_overdue_actions = list(
-        mine.order_by("due_on", "case__reference").values(
+    board.my_overdue_actions = [
+        dict(row)  # a row the page annotates below
+        for row in mine.order_by("due_on", "case__reference").values(
             "pk", "case_id", "case__reference", "due_on", "pillar"
         )[:LIST_LIMIT]
-    )
+    ]
     pillars = dict(c.Pillar.choices)
     for row in board.my_overdue_actions:
         row["days_late"] = (today - row["due_on"]).days
@@ -175,11 +177,12 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
 
     # Your agency's actions, overdue or due within a week: the policy's owner-agency queryset.
     agency_due = policy.agency_actions_due(user, today + timedelta(days=ACTION_DUE_SOON_DAYS), now)
-    board.agency_actions_due = list(
-        agency_due.order_by("due_on", "case__reference", "pk").values(
+    board.agency_actions_due = [
+        dict(row)  # a row the page annotates below
+        for row in agency_due.order_by("due_on", "case__reference", "pk").values(
             "pk", "case_id", "case__reference", "due_on", "pillar", "agency__name"
         )[:LIST_LIMIT]
-    )
+    ]
     for row in board.agency_actions_due:
         row["days_late"] = (today - row["due_on"]).days
         row["overdue"] = row["due_on"] < today

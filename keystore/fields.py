@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from os import urandom
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -63,10 +63,19 @@ class EncryptedAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.BinaryField):
+if TYPE_CHECKING:  # django-stubs' fields are generic; Django's classes cannot be subscripted at run time
+    _BinaryField = models.BinaryField[Any, Any]
+else:
+    _BinaryField = models.BinaryField
+
+
+class EncryptedField(_BinaryField):
     """Base for encrypted fields; subclasses convert between Python values and bytes."""
 
     descriptor_class = EncryptedAttribute
+    # the decrypted value's type (subclasses below narrow it), not the stored bytes'
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", True)
@@ -99,7 +108,8 @@ class EncryptedField(models.BinaryField):
         if memo is None or memo[1] is not pk or memo[0] is not type(instance):
             memo = (type(instance), pk, f"{instance._meta.label}|".encode() + pk_text(pk))
             instance.__dict__[_AAD_MEMO] = memo
-        return memo[2] + self._field_part + cipher.aad_tail
+        label_pk: bytes = memo[2]
+        return label_pk + self._field_part + cipher.aad_tail
 
     def encrypt(self, instance: Any, value: Any) -> bytes:
         dek_id = instance.encryption_key_id()
@@ -162,7 +172,12 @@ class EncryptedField(models.BinaryField):
         return None
 
 
+# Each field declares, for django-stubs, the Python value its attribute holds (the ciphertext is
+# the database's business): without these the model attributes would read as ``bytes | memoryview``.
 class EncryptedTextField(EncryptedField):
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str
+
     def to_bytes(self, value: Any) -> bytes:
         return str(value).encode("utf-8")
 
@@ -171,6 +186,9 @@ class EncryptedTextField(EncryptedField):
 
 
 class EncryptedJSONField(EncryptedField):
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def to_bytes(self, value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
 
@@ -179,6 +197,9 @@ class EncryptedJSONField(EncryptedField):
 
 
 class EncryptedBinaryField(EncryptedField):
+    _pyi_private_set_type: bytes
+    _pyi_private_get_type: bytes
+
     def to_bytes(self, value: Any) -> bytes:
         return bytes(value)
 

@@ -16,6 +16,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agencies.requests import member
 from sharing import policy
 
 from . import dispatch
@@ -104,7 +105,7 @@ def sar_dict(sar: SubjectAccessRequest) -> dict[str, Any]:
 @extend_schema(operation_id="lifecycle_queue", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def queue(request: Request) -> Response:
-    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    agency = dispatch.managed_agency(member(request), request.query_params.get("agency"))
     items = review_queue(agency)
     return Response(
         {
@@ -130,7 +131,7 @@ def queue(request: Request) -> Response:
 @api_view(["POST"])
 def decisions(request: Request) -> Response:
     data = _valid(DecisionIn, request)
-    result = dispatch.decide(request.user, **data)
+    result = dispatch.decide(member(request), **data)
     if isinstance(result, ErasureCertificate):
         return Response({"decision": "erase", "certificate": certificate_dict(result)}, status=201)
     return Response(
@@ -149,37 +150,41 @@ def decisions(request: Request) -> Response:
 def holds(request: Request) -> Response:
     if request.method == "POST":
         data = _valid(HoldIn, request)
-        case = dispatch.access_case_for_hold(request.user, data["case"])
+        case = dispatch.access_case_for_hold(member(request), data["case"])
         hold = do_set_legal_hold(
             case=case,
             reason=data["reason"],
-            acting_user=request.user,
-            agency=dispatch.hold_agency(request.user, case),
+            acting_user=member(request),
+            agency=dispatch.hold_agency(member(request), case),
         )
         return Response(hold_dict(hold), status=201)
-    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    agency = dispatch.managed_agency(member(request), request.query_params.get("agency"))
     rows = (
-        policy.legal_holds_visible_to(request.user)
+        policy.legal_holds_visible_to(member(request))
         .filter(lifted_at__isnull=True)
         .filter(Q(case__lead_agency=agency) | Q(agency=agency))
         .select_related("case", "case__lead_agency", "agency")
         .order_by("-set_at")
     )
     return Response(
-        {"results": [{**hold_dict(h), "may_lift": policy.can_lift_legal_hold(request.user, h)} for h in rows]}
+        {
+            "results": [
+                {**hold_dict(h), "may_lift": policy.can_lift_legal_hold(member(request), h)} for h in rows
+            ]
+        }
     )
 
 
 @extend_schema(operation_id="lifecycle_hold_lift", request=LiftIn, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def lift_hold(request: Request, pk: str) -> Response:
-    hold = dispatch.access_hold(request.user, pk)
+    hold = dispatch.access_hold(member(request), pk)
     data = _valid(LiftIn, request)
     hold = do_lift_legal_hold(
         hold=hold,
         reason=data["reason"],
-        acting_user=request.user,
-        agency=dispatch.lift_agency(request.user, hold),
+        acting_user=member(request),
+        agency=dispatch.lift_agency(member(request), hold),
     )
     return Response(hold_dict(hold))
 
@@ -187,9 +192,9 @@ def lift_hold(request: Request, pk: str) -> Response:
 @extend_schema(operation_id="lifecycle_certificates_list", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def certificates(request: Request) -> Response:
-    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+    agency = dispatch.managed_agency(member(request), request.query_params.get("agency"))
     rows = (
-        policy.erasure_certificates_visible_to(request.user)
+        policy.erasure_certificates_visible_to(member(request))
         .filter(agency=agency)
         .order_by("-erased_at")[:200]
     )
@@ -199,7 +204,7 @@ def certificates(request: Request) -> Response:
 @extend_schema(operation_id="lifecycle_certificate_retrieve", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def certificate(request: Request, pk: str) -> Response:
-    document = signed_document(dispatch.access_certificate(request.user, pk))
+    document = signed_document(dispatch.access_certificate(member(request), pk))
     response = Response(document)
     response["Content-Disposition"] = f'attachment; filename="erasure-certificate-{pk}.json"'
     return response
@@ -216,15 +221,15 @@ def certificate(request: Request, pk: str) -> Response:
 def sars(request: Request) -> Response:
     if request.method == "POST":
         data = _valid(SarIn, request)
-        agency = dispatch.managed_agency(request.user, data.pop("agency", None), sar=True)
+        agency = dispatch.managed_agency(member(request), data.pop("agency", None), sar=True)
         reference = data.pop("reference", "")
         kind = data.pop("subject_kind")
         query = SubjectQuery(kind, **{k: v for k, v in data.items() if v is not None})
-        sar = do_open_sar(agency=agency, handled_by=request.user, query=query, reference=reference)
+        sar = do_open_sar(agency=agency, handled_by=member(request), query=query, reference=reference)
         return Response(sar_dict(sar), status=201)
-    agency = dispatch.managed_agency(request.user, request.query_params.get("agency"), sar=True)
+    agency = dispatch.managed_agency(member(request), request.query_params.get("agency"), sar=True)
     rows = (
-        policy.subject_access_requests_visible_to(request.user)
+        policy.subject_access_requests_visible_to(member(request))
         .filter(agency=agency)
         .order_by("-requested_at")[:200]
     )
@@ -234,8 +239,8 @@ def sars(request: Request) -> Response:
 @extend_schema(operation_id="lifecycle_sar_export", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def sar_export(request: Request, pk: str) -> Response:
-    sar = dispatch.access_sar(request.user, pk)
-    return Response(do_export_sar(sar=sar, acting_user=request.user).as_dict())
+    sar = dispatch.access_sar(member(request), pk)
+    return Response(do_export_sar(sar=sar, acting_user=member(request)).as_dict())
 
 
 @extend_schema(methods=["GET"], operation_id="lifecycle_rules_list", responses=OpenApiTypes.OBJECT)
@@ -246,10 +251,10 @@ def sar_export(request: Request, pk: str) -> Response:
 def rules(request: Request) -> Response:
     if request.method == "PUT":
         data = _valid(RuleIn, request)
-        agency = dispatch.managed_agency(request.user, data.pop("agency", None))
-        do_set_retention_rule(agency=agency, acting_user=request.user, **data)
+        agency = dispatch.managed_agency(member(request), data.pop("agency", None))
+        do_set_retention_rule(agency=agency, acting_user=member(request), **data)
     else:
-        agency = dispatch.managed_agency(request.user, request.query_params.get("agency"))
+        agency = dispatch.managed_agency(member(request), request.query_params.get("agency"))
     table = Rules([agency])
     return Response(
         {

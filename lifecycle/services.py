@@ -26,7 +26,7 @@ from django.db.models import Model
 from django.utils import timezone
 from guardian.shortcuts import remove_perm
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import AuditSeal, Op
 from audit.services import record_event, seal_pending
 from cases.models import (
@@ -85,7 +85,7 @@ _HANDLED = {*CASE_ROWS_DELETED, Case, Nominal, Disclosure}
 # --- retention rules ------------------------------------------------------------------------
 @transaction.atomic
 def do_set_retention_rule(
-    *, agency: Agency, record_type: str, review_months: int, basis: str, acting_user: Any
+    *, agency: Agency, record_type: str, review_months: int, basis: str, acting_user: User
 ) -> RetentionRule:
     if record_type not in RecordType.values:
         raise DomainError("Choose the type of record the rule applies to.", field="record_type")
@@ -113,7 +113,7 @@ def do_set_retention_rule(
 
 # --- review dates ---------------------------------------------------------------------------
 @transaction.atomic
-def do_recompute_retention(case: Case, *, acting_user: Any = None) -> date | None:
+def do_recompute_retention(case: Case, *, acting_user: User | None = None) -> date | None:
     """Keep ``Case.retention_review_on`` in line with the rules. Call it when a case closes.
 
     The cases app's do_change_case_status should call this after setting ``closed_at``; the
@@ -173,7 +173,7 @@ def do_retain(
     obj: Model,
     reason: str,
     next_review_on: date | None,
-    acting_user: Any,
+    acting_user: User,
     agency: Agency,
 ) -> RetentionDecision:
     """Keep the record: a reason and a next review date in the future are required."""
@@ -222,7 +222,7 @@ def do_retain(
 
 # --- legal holds ----------------------------------------------------------------------------
 @transaction.atomic
-def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
+def do_set_legal_hold(*, case: Case, reason: str, acting_user: User, agency: Agency) -> LegalHold:
     if case.erased_at is not None:
         raise DomainError("This case has been erased.")
     reason = require_reason(
@@ -249,7 +249,7 @@ def do_set_legal_hold(*, case: Case, reason: str, acting_user: Any, agency: Agen
 
 
 @transaction.atomic
-def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: Any, agency: Agency) -> LegalHold:
+def do_lift_legal_hold(*, hold: LegalHold, reason: str, acting_user: User, agency: Agency) -> LegalHold:
     """Lift a hold for ``agency``: the agency that placed it, or the case's lead agency overriding it
     (recorded as an override, with the reason). Callers ask policy.can_lift_legal_hold first."""
     hold = LegalHold.objects.select_for_update().select_related("case").get(pk=hold.pk)
@@ -330,7 +330,7 @@ def _other_case_models() -> list[tuple[type[Model], str]]:
     return found
 
 
-def _end_shares(case: Case, *, acting_user: Any, agency: Agency) -> int:
+def _end_shares(case: Case, *, acting_user: User, agency: Agency) -> int:
     ended = 0
     for share in CaseShare.objects.filter(case=case, revoked_at__isnull=True):
         do_revoke_share(share=share, reason="case erased", acting_user=acting_user, acting_agency=agency)
@@ -358,7 +358,7 @@ def _rule_for(
 
 
 def do_erase_case(
-    case: Case, *, acting_user: Any, agency: Agency, rule: RetentionRule | None, reason: str
+    case: Case, *, acting_user: User, agency: Agency, rule: RetentionRule | None, reason: str
 ) -> ErasureCertificate:
     """Crypto-shred a case and issue its erasure certificate. Re-runnable if interrupted."""
     case = Case.objects.select_related("nominal", "lead_agency").get(pk=case.pk)
@@ -475,7 +475,13 @@ def do_erase_case(
 
 
 def do_erase_contribution(
-    *, record_type: str, obj: Model, acting_user: Any, agency: Agency, rule: RetentionRule | None, reason: str
+    *,
+    record_type: str,
+    obj: Model,
+    acting_user: User,
+    agency: Agency,
+    rule: RetentionRule | None,
+    reason: str,
 ) -> ErasureCertificate:
     """Erase one agency's contribution (a note, an assessment, a victim record): the row goes."""
     if record_type not in CONTRIBUTION_MODELS:

@@ -11,11 +11,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from agencies.requests import MemberRequest
 from core.errors import DomainError
 from sharing import policy
 
@@ -33,7 +34,7 @@ def _form_error(form: Any, exc: DomainError, rename: dict[str, str] | None = Non
     form.add_error(field if field in form.fields else None, exc.message)
 
 
-def _nav(request: HttpRequest, agency: Any) -> dict[str, Any]:
+def _nav(request: MemberRequest, agency: Any) -> dict[str, Any]:
     return {
         "agency": agency,
         "is_dpo": policy.can_handle_sar(request.user, agency),
@@ -43,7 +44,7 @@ def _nav(request: HttpRequest, agency: Any) -> dict[str, Any]:
 
 @require_safe
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: MemberRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))
     items = review_queue(agency)
     holds = (
@@ -58,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review(request: HttpRequest, record_type: str, pk: str) -> HttpResponse:
+def review(request: MemberRequest, record_type: str, pk: str) -> HttpResponse:
     if record_type not in RecordType.values:
         return render(request, "404.html", status=404)
     case, obj, agency = dispatch.access_record(request.user, record_type, pk)
@@ -120,7 +121,7 @@ def review(request: HttpRequest, record_type: str, pk: str) -> HttpResponse:
 
 
 @login_required
-def holds(request: HttpRequest) -> HttpResponse:
+def holds(request: MemberRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency") or request.POST.get("agency"))
     form = HoldForm()
     if request.method == "POST":
@@ -164,7 +165,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def lift_hold(request: HttpRequest, pk: str) -> HttpResponse:
+def lift_hold(request: MemberRequest, pk: str) -> HttpResponse:
     hold = dispatch.access_hold(request.user, pk)
     form = LiftForm(request.POST)
     form.is_valid()
@@ -184,7 +185,7 @@ def lift_hold(request: HttpRequest, pk: str) -> HttpResponse:
 
 @require_safe
 @login_required
-def certificates(request: HttpRequest) -> HttpResponse:
+def certificates(request: MemberRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency"))
     rows = (
         policy.erasure_certificates_visible_to(request.user)
@@ -198,7 +199,7 @@ def certificates(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def certificate(request: HttpRequest, pk: str) -> HttpResponse:
+def certificate(request: MemberRequest, pk: str) -> HttpResponse:
     cert = dispatch.access_certificate(request.user, pk)
     document = signed_document(cert)
     return render(
@@ -209,7 +210,7 @@ def certificate(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def certificate_download(request: HttpRequest, pk: str) -> HttpResponse:
+def certificate_download(request: MemberRequest, pk: str) -> HttpResponse:
     cert = dispatch.access_certificate(request.user, pk)
     body = json.dumps(signed_document(cert), indent=2, sort_keys=True, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
@@ -218,7 +219,7 @@ def certificate_download(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def sars(request: HttpRequest) -> HttpResponse:
+def sars(request: MemberRequest) -> HttpResponse:
     agency = dispatch.managed_agency(
         request.user, request.GET.get("agency") or request.POST.get("agency"), sar=True
     )
@@ -254,7 +255,7 @@ def sars(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def sar(request: HttpRequest, pk: str) -> HttpResponse:
+def sar(request: MemberRequest, pk: str) -> HttpResponse:
     sar = dispatch.access_sar(request.user, pk)
     if request.method != "POST":
         return render(
@@ -265,7 +266,7 @@ def sar(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def sar_json(request: HttpRequest, pk: str) -> HttpResponse:
+def sar_json(request: MemberRequest, pk: str) -> HttpResponse:
     sar = dispatch.access_sar(request.user, pk)
     export = do_export_sar(sar=sar, acting_user=request.user).as_dict()
     response = HttpResponse(
@@ -276,7 +277,7 @@ def sar_json(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
-def rules(request: HttpRequest) -> HttpResponse:
+def rules(request: MemberRequest) -> HttpResponse:
     agency = dispatch.managed_agency(request.user, request.GET.get("agency") or request.POST.get("agency"))
     form = RuleForm()
     if request.method == "POST":

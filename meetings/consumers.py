@@ -45,7 +45,7 @@ import random
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from channels.db import aclose_old_connections, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -54,7 +54,20 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from agencies import sessions
-from core.events import ALLOWED_KEYS, NOTIFICATION_NEW, group_kind
+from core.events import (
+    ActionOverdue,
+    AuthzChanged,
+    BreakglassOpened,
+    CaseChanged,
+    ClientMessage,
+    DisclosureRecorded,
+    MeetingChanged,
+    MeetingInvited,
+    NotificationNew,
+    SessionEnded,
+    cleaned,
+    group_kind,
+)
 from core.parsing import loads_json
 from sharing import policy
 
@@ -76,7 +89,7 @@ def _clock() -> float:
     return time.monotonic()
 
 
-def _seconds_until(moments: list[Any]) -> float:
+def _seconds_until(moments: list[datetime | None]) -> float:
     """Seconds from now to the earliest of ``moments`` (datetimes, None ignored), at most VERDICT_SECONDS."""
     now = timezone.now()
     ends = [(m - now).total_seconds() for m in moments if m is not None]
@@ -126,11 +139,6 @@ def session_is_current(session: Any) -> Any:
     return user
 
 
-def _clean(event: dict[str, Any]) -> dict[str, Any]:
-    """What a client receives: the allowed id/version keys only (defence in depth)."""
-    return {k: v for k, v in event.items() if k in ALLOWED_KEYS}
-
-
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Shared connect/verify/revoke logic: joins ``user.<id>`` and ``agency.<id>`` groups.
 
@@ -157,6 +165,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return loads_json(text_data)
         except ValueError:
             return None
+
+    async def tell(self, message: ClientMessage) -> None:
+        """Send the page one declared message (core.events): a forwarded event or a reply."""
+        await self.send_json(message)
 
     async def connect(self) -> None:
         self.groups_joined = set()
@@ -331,13 +343,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.generation += 1
         self.verdict_until = 0.0
 
-    async def session_ended(self, event: dict[str, Any]) -> None:
+    async def session_ended(self, event: SessionEnded) -> None:
         """This socket's session was signed out: re-check at once (and close with 4401)."""
         self.drop_verdicts()
         if not await self.recheck():
             await self.forbid()
 
-    async def authz_changed(self, event: dict[str, Any]) -> None:
+    async def authz_changed(self, event: AuthzChanged) -> None:
         self.drop_verdicts()
         if not await self.recheck():
             await self.forbid()
@@ -347,24 +359,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def narrow(self) -> None:
         """Re-check finer subscriptions after an access change (subclasses)."""
 
-    async def action_overdue(self, event: dict[str, Any]) -> None:
+    async def action_overdue(self, event: ActionOverdue) -> None:
         if await self.recheck():
-            await self.send_json(_clean(event))
+            await self.tell(cleaned(event))
         else:
             await self.forbid()
 
-    async def meeting_invited(self, event: dict[str, Any]) -> None:
+    async def meeting_invited(self, event: MeetingInvited) -> None:
         if await self.recheck():
-            await self.send_json(_clean(event))
+            await self.tell(cleaned(event))
 
-    async def breakglass_opened(self, event: dict[str, Any]) -> None:
+    async def breakglass_opened(self, event: BreakglassOpened) -> None:
         if await self.recheck():
-            await self.send_json(_clean(event))
+            await self.tell(cleaned(event))
 
-    async def notification_new(self, event: dict[str, Any]) -> None:
+    async def notification_new(self, event: NotificationNew) -> None:
         """A new notice for this person (no content): the page re-fetches its header badge."""
         if await self.recheck():
-            await self.send_json({"type": NOTIFICATION_NEW})
+            await self.tell({"type": "notification.new"})
 
 
 class MeetingConsumer(LiveConsumer):
@@ -404,7 +416,7 @@ class MeetingConsumer(LiveConsumer):
         access = view.access
         return True, _seconds_until([access.break_glass_expires_at if access is not None else None])
 
-    async def _shaped(self, event: dict[str, Any]) -> dict[str, Any] | None:
+    async def _shaped(self, event: MeetingChanged) -> MeetingChanged | None:
         """What this attendee receives of a room event (``policy.room_event``); None: nothing.
 
         Item events reach only attendees who see that item's content; meeting-wide events about an
@@ -414,9 +426,11 @@ class MeetingConsumer(LiveConsumer):
         if not item_id:
             return event
         sees = await self._sees_item(str(item_id))
-        return policy.room_event(
-            event, sees_content=sees, meeting_wide=event.get("kind") in MEETING_WIDE_KINDS
+        shaped = policy.room_event(
+            dict(event), sees_content=sees, meeting_wide=event.get("kind") in MEETING_WIDE_KINDS
         )
+        # room_event passes the event on whole or without its case id (a NotRequired key)
+        return cast(MeetingChanged | None, shaped)
 
     async def _sees_item(self, key: str) -> bool:
         """Whether this attendee sees the item's content (a current verdict, or a fresh one).
@@ -427,7 +441,8 @@ class MeetingConsumer(LiveConsumer):
         if cached is not None and _clock() < cached[1]:
             return cached[0]
         generation = self.generation
-        sees, lifetime = await database_sync_to_async(self._item_verdict)(key)
+        verdict: tuple[bool, float] = await database_sync_to_async(self._item_verdict)(key)
+        sees, lifetime = verdict
         if generation == self.generation:
             self.item_verdicts[key] = (sees, min(_clock() + lifetime, self.verdict_until))
         return sees
@@ -450,7 +465,7 @@ class MeetingConsumer(LiveConsumer):
                 k: (sees, min(until + seconds, self.verdict_until)) for k, (sees, seconds) in fresh.items()
             }
 
-    async def meeting_changed(self, event: dict[str, Any]) -> None:
+    async def meeting_changed(self, event: MeetingChanged) -> None:
         if event.get("kind") in RESHAPING_KINDS:
             self.drop_verdicts()
         if not self.verdict_is_current() and not await self.recheck():
@@ -458,11 +473,11 @@ class MeetingConsumer(LiveConsumer):
             return
         shaped = await self._shaped(event)
         if shaped is not None:
-            await self.send_json(_clean(shaped))
+            await self.tell(cleaned(shaped))
 
     async def narrow(self) -> None:
         # Tell the page to re-fetch: an exclusion from the current item shows on the next fetch.
-        await self.send_json({"type": "authz.changed", "meeting_id": str(self.meeting.pk)})
+        await self.tell({"type": "authz.changed", "meeting_id": str(self.meeting.pk)})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """The room is receive-only: changes go through the permission-checked views."""
@@ -495,12 +510,15 @@ class LiveFeedConsumer(LiveConsumer):
             try:
                 case_id = str(uuid.UUID(str(raw)))
             except ValueError:
-                await self.send_json({"type": f"{verb}.refused"})
+                if verb == "subscribe":
+                    await self.tell({"type": "subscribe.refused"})
+                else:
+                    await self.tell({"type": "unsubscribe.refused"})
                 return
             if verb == "unsubscribe":
                 self.cases.discard(case_id)
                 await self.leave(f"case.{case_id}")
-                await self.send_json({"type": "unsubscribed", "case_id": case_id})
+                await self.tell({"type": "unsubscribed", "case_id": case_id})
                 return
             if not await self.recheck():
                 await self.forbid()
@@ -508,9 +526,9 @@ class LiveFeedConsumer(LiveConsumer):
             if await database_sync_to_async(self._can_view)(case_id):
                 self.cases.add(case_id)
                 await self.join(f"case.{case_id}")
-                await self.send_json({"type": "subscribed", "case_id": case_id})
+                await self.tell({"type": "subscribed", "case_id": case_id})
             else:
-                await self.send_json({"type": "subscribe.refused", "case_id": case_id})
+                await self.tell({"type": "subscribe.refused", "case_id": case_id})
             return
 
     async def revalidated(self) -> None:
@@ -521,15 +539,15 @@ class LiveFeedConsumer(LiveConsumer):
             if not await database_sync_to_async(self._can_view)(case_id):
                 self.cases.discard(case_id)
                 await self.leave(f"case.{case_id}")
-                await self.send_json({"type": "unsubscribed", "case_id": case_id})
+                await self.tell({"type": "unsubscribed", "case_id": case_id})
 
-    async def case_changed(self, event: dict[str, Any]) -> None:
+    async def case_changed(self, event: CaseChanged) -> None:
         await self._forward_case_event(event)
 
-    async def disclosure_recorded(self, event: dict[str, Any]) -> None:
+    async def disclosure_recorded(self, event: DisclosureRecorded) -> None:
         await self._forward_case_event(event)
 
-    async def _forward_case_event(self, event: dict[str, Any]) -> None:
+    async def _forward_case_event(self, event: CaseChanged | DisclosureRecorded) -> None:
         """A subscribed case's event reaches the socket only after a re-check that it may still see it."""
         case_id = str(event.get("case_id", ""))
         if case_id not in self.cases:
@@ -538,6 +556,6 @@ class LiveFeedConsumer(LiveConsumer):
             await self.forbid()
             return
         if await database_sync_to_async(self._can_view)(case_id):
-            await self.send_json(_clean(event))
+            await self.tell(cleaned(event))
         else:
             await self.narrow()

@@ -19,14 +19,14 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, Membership, Role, User
 from audit.models import Op
 from audit.services import consult, record_event
 from cases import choices as cc
 from cases import services as case_services
 from cases.models import Action, Case
 from core.errors import DomainError, check_version
-from core.events import send_on_commit
+from core.events import MeetingChanged, send_on_commit
 from notifications import services as notifications
 from sharing import policy
 
@@ -60,7 +60,7 @@ def broadcast(
     meeting: Meeting, kind: str, *, item: AgendaItem | None = None, version: int | None = None
 ) -> None:
     """Tell the meeting room (ids, version and kind only) once the transaction commits."""
-    payload: dict[str, Any] = {
+    payload: MeetingChanged = {
         "type": "meeting.changed",
         "meeting_id": str(meeting.pk),
         "version": meeting.version if version is None else version,
@@ -95,7 +95,7 @@ def _bump(meeting: Meeting, **changes: Any) -> None:
 def _change_meeting(
     meeting: Meeting,
     *,
-    acting_user: Any,
+    acting_user: User,
     op: str,
     kind: str,
     changes: dict[str, Any] | None = None,
@@ -133,7 +133,7 @@ def _audit(
     op: str,
     *,
     meeting: Meeting,
-    acting_user: Any,
+    acting_user: User,
     obj: Any = None,
     item: AgendaItem | None = None,
     categories: Iterable[str] = (),
@@ -150,7 +150,7 @@ def _audit(
     )
 
 
-def _acting_agency(meeting: Meeting, user: Any) -> Agency | None:
+def _acting_agency(meeting: Meeting, user: User) -> Agency | None:
     attendee = meeting.attendees.filter(user_id=getattr(user, "pk", None)).select_related("agency").first()  # type: ignore[misc]
     if attendee is not None:
         return attendee.agency
@@ -188,9 +188,9 @@ def do_schedule_meeting(
     forum: str,
     title: str,
     scheduled_for: datetime,
-    chair: Any,
+    chair: User,
     chair_agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     location: str = "",
     virtual_link: str = "",
 ) -> Meeting:
@@ -275,7 +275,7 @@ def _next_order(meeting: Meeting) -> int:
 
 
 @transaction.atomic
-def do_propose_agenda(*, meeting: Meeting, acting_user: Any) -> list[AgendaItem]:
+def do_propose_agenda(*, meeting: Meeting, acting_user: User) -> list[AgendaItem]:
     """Add every proposed case not already on the agenda; returns the items added."""
     _lock_meeting(meeting)
     _not_signed_off(meeting, "agenda")
@@ -303,7 +303,7 @@ def do_propose_agenda(*, meeting: Meeting, acting_user: Any) -> list[AgendaItem]
 
 @transaction.atomic
 def do_add_agenda_item(
-    *, meeting: Meeting, case: Case, acting_user: Any, reason: str = AgendaReason.ADDED_BY_CHAIR
+    *, meeting: Meeting, case: Case, acting_user: User, reason: str = AgendaReason.ADDED_BY_CHAIR
 ) -> AgendaItem:
     _lock_meeting(meeting)
     _not_signed_off(meeting, "case")
@@ -320,7 +320,7 @@ def do_add_agenda_item(
 
 
 @transaction.atomic
-def do_remove_agenda_item(*, item: AgendaItem, version: int | None, acting_user: Any) -> None:
+def do_remove_agenda_item(*, item: AgendaItem, version: int | None, acting_user: User) -> None:
     meeting = item.meeting
     _lock_meeting(meeting)
     check_version(meeting.version, version, "meeting")
@@ -351,7 +351,7 @@ def do_remove_agenda_item(*, item: AgendaItem, version: int | None, acting_user:
 
 @transaction.atomic
 def do_reorder_agenda(
-    *, meeting: Meeting, item_ids: Sequence[Any], version: int | None, acting_user: Any
+    *, meeting: Meeting, item_ids: Sequence[Any], version: int | None, acting_user: User
 ) -> Meeting:
     _lock_meeting(meeting)
     check_version(meeting.version, version, "meeting")
@@ -372,8 +372,8 @@ def do_invite(
     *,
     meeting: Meeting,
     agency: Agency,
-    acting_user: Any,
-    user: Any = None,
+    acting_user: User,
+    user: User | None = None,
     role: str = AttendeeRole.MEMBER,
 ) -> Attendee:
     """Invite an agency (no ``user``) or a named person attending for an agency. Idempotent."""
@@ -398,7 +398,7 @@ def do_invite(
 
 @transaction.atomic
 def do_mark_attendance(
-    *, attendee: Attendee, attendance: str, acting_user: Any, version: int | None = None
+    *, attendee: Attendee, attendance: str, acting_user: User, version: int | None = None
 ) -> Attendee:
     if attendance not in Attendance.values:
         raise DomainError("Choose present, apologies or invited.", field="attendance")
@@ -418,7 +418,7 @@ def do_mark_attendance(
 
 
 @transaction.atomic
-def do_acknowledge_confidentiality(*, attendee: Attendee, acting_user: Any) -> Attendee:
+def do_acknowledge_confidentiality(*, attendee: Attendee, acting_user: User) -> Attendee:
     """The attendee confirms the confidentiality statement (MAPPA D) before seeing any item."""
     if attendee.acknowledged_confidentiality_at is None:
         attendee.acknowledged_confidentiality_at = timezone.now()
@@ -431,7 +431,7 @@ def do_acknowledge_confidentiality(*, attendee: Attendee, acting_user: Any) -> A
 
 @transaction.atomic
 def do_exclude_agency(
-    *, item: AgendaItem, agency: Agency, acting_user: Any, exclude: bool = True, version: int | None = None
+    *, item: AgendaItem, agency: Agency, acting_user: User, exclude: bool = True, version: int | None = None
 ) -> AgendaItem:
     """Exclude an agency from one item (or re-admit it); its open sockets re-check at once."""
     current = (
@@ -464,7 +464,7 @@ def do_exclude_agency(
 
 # --- running the meeting --------------------------------------------------------------------
 @transaction.atomic
-def do_start_meeting(*, meeting: Meeting, version: int | None, acting_user: Any) -> Meeting:
+def do_start_meeting(*, meeting: Meeting, version: int | None, acting_user: User) -> Meeting:
     _lock_meeting(meeting)
     check_version(meeting.version, version, "meeting")
     if meeting.status != MeetingStatus.SCHEDULED:
@@ -483,7 +483,7 @@ def do_start_meeting(*, meeting: Meeting, version: int | None, acting_user: Any)
 
 
 @transaction.atomic
-def do_move_to_item(*, meeting: Meeting, item: AgendaItem, version: int | None, acting_user: Any) -> Meeting:
+def do_move_to_item(*, meeting: Meeting, item: AgendaItem, version: int | None, acting_user: User) -> Meeting:
     """The chair moves the room to an agenda item; every attendee's page follows."""
     _lock_meeting(meeting)
     check_version(meeting.version, version, "meeting")
@@ -521,7 +521,7 @@ def do_record_minutes(
     *,
     item: AgendaItem,
     body: str | None,
-    acting_user: Any,
+    acting_user: User,
     version: int | None,
     victim_safety_minutes: str | None = None,
     executive_summary: str | None = None,
@@ -566,7 +566,7 @@ def do_record_decision(
     *,
     item: AgendaItem,
     text: str,
-    acting_user: Any,
+    acting_user: User,
     kind: str = DecisionKind.GENERAL,
     rationale: str | None = None,
     to_level: int | None = None,
@@ -649,7 +649,7 @@ def do_record_decision(
 
 @transaction.atomic
 def do_record_dissent(
-    *, decision: Decision, name: str, agency: Agency, view: str, acting_user: Any
+    *, decision: Decision, name: str, agency: Agency, view: str, acting_user: User
 ) -> Dissent:
     """Record a differing view on a decision, by name and agency (MAPPA C: record dissent)."""
     item = decision.item
@@ -678,10 +678,10 @@ def do_add_meeting_action(
     item: AgendaItem,
     pillar: str,
     text: str,
-    owner: Any,
+    owner: User | None,
     action_agency: Agency,
     due_on: date,
-    acting_user: Any,
+    acting_user: User,
 ) -> Action:
     """An action agreed at the meeting: a case action (cases.services) carrying the meeting's id."""
     meeting = _item_for_writing(item)
@@ -712,7 +712,7 @@ def carried_forward_actions(item: AgendaItem) -> list[Action]:
     )
 
 
-def _carry_forward(meeting: Meeting, acting_user: Any) -> list[AgendaItem]:
+def _carry_forward(meeting: Meeting, acting_user: User) -> list[AgendaItem]:
     """Put each case with open actions onto the forum's next scheduled review, if one exists."""
     cases = list(
         Case.objects.filter(pk__in=meeting.items.values("case_id")).filter(
@@ -746,7 +746,7 @@ def _carry_forward(meeting: Meeting, acting_user: Any) -> list[AgendaItem]:
 
 
 @transaction.atomic
-def do_sign_off(*, meeting: Meeting, version: int | None, acting_user: Any) -> Meeting:
+def do_sign_off(*, meeting: Meeting, version: int | None, acting_user: User) -> Meeting:
     """The chair signs the minutes off: they are locked; corrections become addenda.
 
     Cases with actions still open are carried forward to the forum's next scheduled review.
@@ -774,7 +774,7 @@ def do_sign_off(*, meeting: Meeting, version: int | None, acting_user: Any) -> M
 
 
 @transaction.atomic
-def do_add_addendum(*, item: AgendaItem, text: str, acting_user: Any, category: str = "C10") -> Addendum:
+def do_add_addendum(*, item: AgendaItem, text: str, acting_user: User, category: str = "C10") -> Addendum:
     """A correction to signed-off minutes. Victim-location corrections go in category C7."""
     meeting = item.meeting
     _lock_meeting(meeting)
@@ -796,7 +796,7 @@ def do_add_addendum(*, item: AgendaItem, text: str, acting_user: Any, category: 
 
 # --- overdue actions ------------------------------------------------------------------------
 @transaction.atomic
-def do_notify_overdue_actions(*, today: date | None = None, acting_user: Any = None) -> int:
+def do_notify_overdue_actions(*, today: date | None = None, acting_user: User | None = None) -> int:
     """Tell each overdue action's owner and the chair of the review that set it (ids only).
 
     Returns the number of actions notified. Each notification is audited with its recipients.

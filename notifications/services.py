@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from meetings.models import Attendee, Meeting
     from sharing.models import BreakGlass, CaseShare, MatchNotice, SharingAgreement
 
-NEW_EVENT = NOTIFICATION_NEW  # the declared live event (core.events): no content, no count
+NEW_EVENT: Final = NOTIFICATION_NEW  # the declared live event (core.events): no content, no count
 DUE_SOON_DAYS = 3
 AGREEMENT_WARNING_DAYS = 30
 SAR_DAYS = 30  # one calendar month, counted as 30 days (DPA 2018 s54, UK GDPR Art 12(3))

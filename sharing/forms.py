@@ -101,7 +101,9 @@ class SignForm(forms.Form):
 
     def __init__(self, *args: Any, parties: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["party"].choices = [(p.pk, p.agency.name) for p in parties]
+        party = self.fields["party"]
+        assert isinstance(party, forms.ChoiceField)
+        party.choices = [(p.pk, p.agency.name) for p in parties]
 
 
 class StatusForm(forms.Form):
@@ -165,7 +167,9 @@ class DisclosureForm(forms.Form):
 
     def __init__(self, *args: Any, chairs: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["approved_by"].choices = [(u.pk, str(u)) for u in chairs]
+        approved_by = self.fields["approved_by"]
+        assert isinstance(approved_by, forms.ChoiceField)
+        approved_by.choices = [(u.pk, str(u)) for u in chairs]
         self.fields["disclosed_on"].initial = timezone.localdate()
 
 

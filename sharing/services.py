@@ -82,7 +82,7 @@ def do_create_agreement(
     review_on: date,
     ends_on: date | None,
     drafted_by: Agency,
-    acting_user: Any,
+    acting_user: User,
     parties: list[dict[str, Any]],
     retention_years: int = 6,
 ) -> SharingAgreement:
@@ -158,7 +158,7 @@ def do_sign_agreement(
     party: AgreementParty,
     signatory_name: str,
     signatory_role: str,
-    acting_user: Any,
+    acting_user: User,
     signed_on: date | None = None,
 ) -> AgreementParty:
     party = AgreementParty.objects.select_for_update().select_related("agreement", "agency").get(pk=party.pk)
@@ -189,7 +189,7 @@ def do_change_agreement_status(
     *,
     agreement: SharingAgreement,
     status: str,
-    acting_user: Any,
+    acting_user: User,
     reason: str = "",
     version: int | None = None,
 ) -> SharingAgreement:
@@ -220,7 +220,7 @@ def do_change_agreement_status(
 
 
 def _save_agreement_status(
-    agreement: SharingAgreement, *, status: str, reason: str, acting_user: Any, detail: dict[str, Any]
+    agreement: SharingAgreement, *, status: str, reason: str, acting_user: User | None, detail: dict[str, Any]
 ) -> None:
     """The tail of an agreement's status change (the row locked by the caller): save it with its
     version raised, write the audit row (from, to and ``detail``), tell every party's members on
@@ -251,7 +251,7 @@ def do_share_case(
     agreement: SharingAgreement,
     categories: list[str],
     purpose: str,
-    acting_user: Any,
+    acting_user: User,
     acting_agency: Agency,
     valid_to: datetime | None = None,
 ) -> CaseShare:
@@ -327,7 +327,7 @@ def _lock_case(case_id: Any) -> None:
 
 @transaction.atomic
 def do_revoke_share(
-    *, share: CaseShare, reason: str, acting_user: Any, acting_agency: Agency | None = None
+    *, share: CaseShare, reason: str, acting_user: User, acting_agency: Agency | None = None
 ) -> CaseShare:
     _lock_case(share.case_id)  # the same order as do_share_case: the case, then the share
     share = CaseShare.objects.select_for_update().select_related("case", "agency").get(pk=share.pk)
@@ -366,7 +366,7 @@ def do_revoke_share(
 def do_break_glass(
     *,
     case: Case,
-    user: Any,
+    user: User,
     agency: Agency,
     agreement: SharingAgreement,
     reason: str,
@@ -435,7 +435,7 @@ REVIEW_OUTCOMES = ("justified", "unjustified")
 
 
 @transaction.atomic
-def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: Any) -> BreakGlass:
+def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_user: User) -> BreakGlass:
     """Record the review of a break-glass use. An unjustified one ends at once if still open."""
     glass = BreakGlass.objects.select_for_update().get(pk=glass.pk)
     if glass.reviewed_at is not None:
@@ -468,7 +468,9 @@ def do_review_break_glass(*, glass: BreakGlass, outcome: str, note: str, acting_
 
 
 # --- expiry -----------------------------------------------------------------------------------
-def do_expire_agreements(*, on: date | None = None, acting_user: Any = None) -> list[SharingAgreement]:
+def do_expire_agreements(
+    *, on: date | None = None, acting_user: User | None = None
+) -> list[SharingAgreement]:
     """Expire every active or suspended agreement whose end date has passed (each audited)."""
     on = on or timezone.localdate()
     expired = []
@@ -506,9 +508,9 @@ def do_record_disclosure(
     summary: str,
     justification: str,
     undertaking: bool,
-    approved_by: Any,
+    approved_by: User | None,
     disclosed_on: date,
-    acting_user: Any,
+    acting_user: User,
 ) -> Disclosure:
     """Record a disclosure outside Convene: recipient, what, why, chair approval and date."""
     if case.erased_at is not None:

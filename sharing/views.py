@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from agencies.models import Agency, Role
+from agencies.requests import MemberRequest
 from audit.services import consult
 from cases.models import Case
 from core.errors import DomainError
@@ -50,7 +51,7 @@ def _visible_agreement(user: Any, pk: Any) -> SharingAgreement:
 
 # --- agreements -----------------------------------------------------------------------------
 @require_safe
-def agreement_list(request: HttpRequest) -> HttpResponse:
+def agreement_list(request: MemberRequest) -> HttpResponse:
     agreements = policy.agreements_visible_to(request.user).select_related("drafted_by_agency")
     status = request.GET.get("status", "")
     if status in AgreementStatus.values:
@@ -67,7 +68,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     user = request.user
     signable = [p for p in policy.parties_user_may_sign(user, agreement) if not p.signed_on]
@@ -83,7 +84,7 @@ def agreement_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "sharing/agreement_detail.html", context)
 
 
-def agreement_draft(request: HttpRequest) -> HttpResponse:
+def agreement_draft(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.can_draft_agreement(user):
         raise Http404("Not found.")
@@ -117,7 +118,7 @@ def agreement_draft(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def agreement_sign(request: HttpRequest, pk: Any) -> HttpResponse:
+def agreement_sign(request: MemberRequest, pk: Any) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     signable = [p for p in policy.parties_user_may_sign(request.user, agreement) if not p.signed_on]
     if not signable:
@@ -149,7 +150,7 @@ STATUS_ACTIONS = {
 
 
 @require_POST
-def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse:
+def agreement_status(request: MemberRequest, pk: Any, action: str) -> HttpResponse:
     agreement = _visible_agreement(request.user, pk)
     if action not in STATUS_ACTIONS:
         raise Http404("Not found.")
@@ -176,7 +177,7 @@ def agreement_status(request: HttpRequest, pk: Any, action: str) -> HttpResponse
 
 
 # --- sharing a case -------------------------------------------------------------------------
-def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_shares(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     may_share = policy.can_share_case(user, case)
@@ -240,7 +241,7 @@ def case_shares(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_POST
-def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
+def share_revoke(request: MemberRequest, pk: Any) -> HttpResponse:
     share, case, access = policy.access_share(request.user, pk)
     if not policy.can_revoke_share(request.user, share):
         raise Http404("Not found.")
@@ -261,7 +262,7 @@ def share_revoke(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- break-glass ----------------------------------------------------------------------------
-def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
+def break_glass(request: MemberRequest, case_id: Any) -> HttpResponse:
     """Ask for emergency access to a case not shared with your agency, with a typed reason."""
     user = request.user
     case = policy.case_for_break_glass(user, case_id)
@@ -298,7 +299,7 @@ def break_glass(request: HttpRequest, case_id: Any) -> HttpResponse:
 
 
 @require_safe
-def break_glass_queue(request: HttpRequest) -> HttpResponse:
+def break_glass_queue(request: MemberRequest) -> HttpResponse:
     user = request.user
     if not policy.break_glass_reviewer_agencies(user):
         raise Http404("Not found.")
@@ -324,7 +325,7 @@ def break_glass_queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
+def break_glass_review(request: MemberRequest, pk: Any) -> HttpResponse:
     glass = policy.access_break_glass_for_review(request.user, pk)
     if not policy.can_review_break_glass(request.user, glass):
         raise Http404("Not found.")
@@ -347,7 +348,7 @@ def break_glass_review(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- disclosures ----------------------------------------------------------------------------
-def case_disclosures(request: HttpRequest, case_id: Any) -> HttpResponse:
+def case_disclosures(request: MemberRequest, case_id: Any) -> HttpResponse:
     user = request.user
     case, access = policy.access_case(user, case_id)
     if not policy.can_view_disclosures(user, case):
@@ -411,7 +412,7 @@ def _visible_notice(user: Any, pk: Any) -> MatchNotice:
 
 
 @require_safe
-def match_notices(request: HttpRequest) -> HttpResponse:
+def match_notices(request: MemberRequest) -> HttpResponse:
     """For the lead agency's chairs: partners' referrals that matched a case of theirs."""
     notices = policy.match_notices_visible_to(request.user).select_related(
         "case", "referring_agency", "decided_by"
@@ -421,7 +422,7 @@ def match_notices(request: HttpRequest) -> HttpResponse:
     return render(request, "sharing/match_notices.html", {"notices": notices[:200]})
 
 
-def match_notice(request: HttpRequest, pk: Any) -> HttpResponse:
+def match_notice(request: MemberRequest, pk: Any) -> HttpResponse:
     """One notice: share the matched case with the referring agency, or dismiss the notice."""
     user = request.user
     notice = _visible_notice(user, pk)

@@ -23,6 +23,21 @@ def test_the_log_scan_sees_log_records_and_remembers_encrypted_values(world):
     assert any(marker in line for line in _LOG_LINES)
 
 
+def test_the_scan_knows_when_no_record_reaches_it():
+    from conftest import _HANDLER, _keeper_hears_the_root_logger
+
+    # given the keeper on the root logger, a probe reaches it
+    assert _keeper_hears_the_root_logger()
+    # when the keeper is taken off the root logger (as a logging reconfiguration would)
+    root = logging.getLogger()
+    root.removeHandler(_HANDLER)
+    try:
+        # then the probe says the scan hears nothing
+        assert not _keeper_hears_the_root_logger()
+    finally:
+        root.addHandler(_HANDLER)
+
+
 def _child_run(plant: bool) -> subprocess.CompletedProcess[str]:
     """A separate pytest run of tests/log_scan_plant.py on SQLite (its own in-memory databases)."""
     root = Path(__file__).resolve().parent.parent

@@ -56,7 +56,7 @@ ROLES = {
     "admin": Role.AGENCY_ADMIN,
     "dpo": Role.DPO,
 }
-GATEWAYS = {
+GATEWAYS: dict[str, str] = {  # by agency type
     AgencyType.POLICE: "CJA 2003 s325; DPA 2018 Part 3, Schedule 8 para 1 (statutory purposes)",
     AgencyType.PROBATION: "CJA 2003 s325; DPA 2018 Part 3, Schedule 8 para 1",
     AgencyType.HEALTH: "UK GDPR Art 6(1)(e), Art 9(2)(g); DPA 2018 Sch 1 para 18; common-law public interest",
@@ -165,6 +165,7 @@ def make_case(world: World, share_with: tuple[str, ...] = (), level: int = 2, fa
         consent=c.Consent.GIVEN,
     )
     case.refresh_from_db()
+    assert world.agreement is not None, "build_world makes the agreement first"
     for key in share_with:
         agency = world.agencies[key]
         categories = sorted(k for k, v in DEFAULT_MATRIX[agency.agency_type].items() if v > 0)

@@ -22,7 +22,7 @@ def test_production_settings_with_demo_accounts_fail_the_check(settings: Any, de
     # Then the deploy check reports convene.E010 with how to fix it
     errors = check_no_demo_accounts(None)
     assert [e.id for e in errors] == ["convene.E010"]
-    assert "seed_demo --remove" in errors[0].hint
+    assert errors[0].hint is not None and "seed_demo --remove" in errors[0].hint
 
 
 def test_the_check_runs_with_check_deploy(settings: Any, demo_account: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from agencies.models import User
 from agencies.sso_models import AgencyIdentityProvider
@@ -145,7 +146,8 @@ def test_the_policy_answers_who_may_configure_sign_in(world: Any) -> None:
     assert policy.can_configure_sso(world.police_admin, police.pk)
     for persona in ("police_practitioner", "police_chair", "police_auditor", "police_dpo", "outsider_admin"):
         assert not policy.can_configure_sso(world.users[persona], police), persona
-    assert not policy.can_configure_sso(None, police)
+    assert not policy.can_configure_sso(AnonymousUser(), police)
+    assert not policy.can_configure_sso(None, police)  # type: ignore[arg-type]  # no user at all, on purpose
     root = User.objects.create_superuser(username="root_ops", password="x" * 16)
     assert policy.can_configure_sso(root, police)
     User.objects.filter(pk=root.pk).update(is_active=False)

@@ -107,7 +107,9 @@ def test_admin_adds_a_new_person_and_sees_the_one_time_password_once(world: Any,
     assert response.status_code == 201
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
     page = response.content.decode()
-    password = re.search(r"One-time password</dt><dd[^>]*><code[^>]*>([^<]+)</code>", page).group(1)
+    shown = re.search(r"One-time password</dt><dd[^>]*><code[^>]*>([^<]+)</code>", page)
+    assert shown is not None
+    password = shown.group(1)
     person = User.objects.get(username="ada.lovelace")
     assert person.check_password(password)
     assert policy.has_role(person, "practitioner", world.agencies["police"])

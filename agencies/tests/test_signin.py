@@ -161,6 +161,7 @@ def test_session_key_changes_at_sign_in(world: Any) -> None:
     session["planted"] = "x"
     session.save()
     planted_key = session.session_key
+    assert planted_key is not None
     # When they sign in with password and code
     password_step(client, "police_chair")
     after_password = client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -132,7 +133,7 @@ def test_an_inserted_event_is_found_after_the_sequence_it_follows(tamper) -> Non
     seal_pending()
     # when a superuser slips in a forged consultation (no seal, not queued for sealing)
     with tamper():
-        forged = AuditEvent.objects.filter(pk=events[0].pk).values().get()
+        forged: dict[str, Any] = dict(AuditEvent.objects.filter(pk=events[0].pk).values().get())
         forged.update(id=events[-1].id + 50, justification="forged consultation")
         AuditEvent.objects.bulk_create([AuditEvent(**forged)])
     # then audit_verify names the position where it was inserted

@@ -123,9 +123,9 @@ def test_an_edited_event_is_still_named_by_its_sequence_number_after_a_rotation(
         return lines
 
     rewrite(path, change)
-    result = standalone(path, "--keys", str(key_document(tmp_path)))
-    assert result.returncode == 1
-    assert f"the event at sequence {seq_of(edited.id)} was changed" in result.stderr
+    run = standalone(path, "--keys", str(key_document(tmp_path)))
+    assert run.returncode == 1
+    assert f"the event at sequence {seq_of(edited.id)} was changed" in run.stderr
 
 
 @pytest.mark.django_db
@@ -153,8 +153,8 @@ def test_a_checkpoint_signed_by_an_unknown_key_fails(settings: Any, tmp_path: Pa
         return lines
 
     rewrite(path, resign)
-    result = standalone(path, "--keys", str(key_document(tmp_path)))
-    assert result.returncode == 1 and "not signed by a known key" in result.stderr
+    run = standalone(path, "--keys", str(key_document(tmp_path)))
+    assert run.returncode == 1 and "not signed by a known key" in run.stderr
 
 
 @pytest.mark.django_db

@@ -25,6 +25,7 @@ TOKENS = re.compile(r'(nonce|value|content)="[^"]*"|\d+ awaiting')
 
 def consult(user, case, **extra):
     membership = policy.primary_membership(user)
+    assert membership is not None
     return record_event(
         Op.CONSULT,
         actor=user,

@@ -98,12 +98,18 @@ def roles(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Roles]:
                 admin.execute(statement.encode())
         yield Roles(owner, app, admin)
     finally:
-        me = admin.execute("SELECT current_user").fetchone()[0]
+        me = row(admin.execute("SELECT current_user").fetchone())[0]
         admin.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(ident(owner), ident(me)))
         for role in (app, owner):
             admin.execute(sql.SQL("DROP OWNED BY {}").format(ident(role)))
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident(role)))
         admin.close()
+
+
+def row(fetched: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """The row a query that always returns one returned."""
+    assert fetched is not None, "the query returned no row"
+    return fetched
 
 
 def refused(app: psycopg.Connection[Any], statement: str) -> str:
@@ -160,14 +166,17 @@ def test_the_runtime_role_cannot_become_the_owner(roles: Roles) -> None:
 
 def test_the_runtime_role_appends_evidence_and_consumes_the_queue(roles: Roles) -> None:
     with roles.connect_as_app() as app:
-        event_id = app.execute(
-            "INSERT INTO audit_auditevent (occurred_at, actor_username, actor_role, op, object_type, "
-            "object_id, categories, justification, recipients, outcome, detail, request_id) VALUES "
-            "(now(), 'runtime', '', 'audit', '', '', '[]', '', '[]', 'ok', '{}', '') RETURNING id"
-        ).fetchone()[0]
+        event_id = row(
+            app.execute(
+                "INSERT INTO audit_auditevent (occurred_at, actor_username, actor_role, op, object_type, "
+                "object_id, categories, justification, recipients, outcome, detail, request_id) VALUES "
+                "(now(), 'runtime', '', 'audit', '', '', '[]', '', '[]', 'ok', '{}', '') RETURNING id"
+            ).fetchone()
+        )[0]
         app.execute("INSERT INTO audit_auditpending (event_id) VALUES (%s)", [event_id])
         assert (
-            app.execute("SELECT count(*) FROM audit_auditevent WHERE id = %s", [event_id]).fetchone()[0] == 1
+            row(app.execute("SELECT count(*) FROM audit_auditevent WHERE id = %s", [event_id]).fetchone())[0]
+            == 1
         )
         app.execute("DELETE FROM audit_auditpending WHERE event_id = %s", [event_id])
         app.execute("UPDATE agencies_agency SET area = area")  # ordinary tables: the usual four
@@ -201,7 +210,7 @@ def test_the_runtime_role_owns_nothing_and_is_not_privileged(roles: Roles) -> No
             "FROM pg_roles WHERE rolname = %s",
             [roles.app],
         )
-        oid, *powers = cursor.fetchone()
+        oid, *powers = row(cursor.fetchone())
         assert powers == [False] * 5
         owners = {
             "pg_class": "relowner",
@@ -211,9 +220,9 @@ def test_the_runtime_role_owns_nothing_and_is_not_privileged(roles: Roles) -> No
         }
         for catalog, column in owners.items():
             cursor.execute(f"SELECT count(*) FROM {catalog} WHERE {column} = %s", [oid])  # noqa: S608
-            assert cursor.fetchone()[0] == 0, catalog
+            assert row(cursor.fetchone())[0] == 0, catalog
         cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [roles.app, roles.owner])
-        assert cursor.fetchone()[0] is False
+        assert row(cursor.fetchone())[0] is False
 
 
 def test_check_deploy_warns_when_the_application_role_owns_the_audit_tables(roles: Roles) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from sharing.denials import record_denied
 
 from .test_no_sensitive_values import every_plaintext
 
-PAGES = [
+PAGES: list[tuple[str, dict[str, Any]]] = [
     ("audit:events", {}),
     ("audit:activity", {}),
     ("audit:flags", {}),
@@ -27,6 +28,7 @@ PAGES = [
 
 def consult(user, case, agency=None, justification="lead agency"):
     membership = policy.primary_membership(user)
+    assert membership is not None
     return record_event(
         Op.CONSULT,
         actor=user,

@@ -34,6 +34,7 @@ def test_seed_builds_the_world_through_real_encryption_and_a_valid_chain(mini_wo
     assert CaseGroupObjectPermission.objects.count() == mini_world.shares - revoked
     # And sensitive values were encrypted under the case key and decrypt back
     victim = Victim.objects.select_related("case").first()
+    assert victim is not None
     assert isinstance(victim.__dict__["name"], bytes | object)
     assert victim.name and " " in victim.name
     # And it is worn as a living system is: agreements suspended and expired, shares revoked and

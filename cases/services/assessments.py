@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from core.errors import DomainError
 
 from .. import choices as c
@@ -81,7 +81,7 @@ def grade_assessment(data: AssessmentInput) -> tuple[str, str, int | None]:
 
 @transaction.atomic
 def do_record_assessment(
-    *, case: Case, agency: Agency, acting_user: Any, data: AssessmentInput
+    *, case: Case, agency: Agency, acting_user: User, data: AssessmentInput
 ) -> RiskAssessment:
     """Add a completed risk tool; the case's headline risk follows the newest assessment."""
     level, risk_level, yes_count = grade_assessment(data)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from core.errors import DomainError
 
 from .. import choices as c
@@ -27,7 +27,7 @@ CASE_HEADER_FIELDS = frozenset(
 
 @transaction.atomic
 def do_update_case(
-    *, case: Case, version: int | None, agency: Agency, acting_user: Any, changes: dict[str, Any]
+    *, case: Case, version: int | None, agency: Agency, acting_user: User, changes: dict[str, Any]
 ) -> Case:
     """Change the case header (forum, MAPPA category and level, next review, owner)."""
     unknown = set(changes) - CASE_HEADER_FIELDS
@@ -66,7 +66,7 @@ def do_change_case_status(
     to: str,
     version: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     closure_reason: str = "",
     closure_note: str | None = None,
 ) -> Case:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError
@@ -79,7 +79,7 @@ def _names(data: NominalInput) -> list[dict[str, str]]:
 
 
 @transaction.atomic
-def do_create_nominal(*, data: NominalInput, agency: Agency, acting_user: Any) -> Nominal:
+def do_create_nominal(*, data: NominalInput, agency: Agency, acting_user: User) -> Nominal:
     data = validate_nominal(data)
     nominal = Nominal(
         data_key_id=create_data_key("nominal"),

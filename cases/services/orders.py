@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from core.errors import DomainError
 
 from .. import choices as c
@@ -98,7 +98,7 @@ def validate_order(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def do_add_order(*, case: Case, agency: Agency, acting_user: Any, values: dict[str, Any]) -> Order:
+def do_add_order(*, case: Case, agency: Agency, acting_user: User, values: dict[str, Any]) -> Order:
     unknown = set(values) - ORDER_FIELDS
     if unknown:
         raise DomainError("Unknown order field.", field=sorted(unknown)[0])
@@ -111,7 +111,7 @@ def do_add_order(*, case: Case, agency: Agency, acting_user: Any, values: dict[s
 
 @transaction.atomic
 def do_update_order(
-    *, order: Order, version: int | None, agency: Agency, acting_user: Any, changes: dict[str, Any]
+    *, order: Order, version: int | None, agency: Agency, acting_user: User, changes: dict[str, Any]
 ) -> Order:
     unknown = set(changes) - ORDER_FIELDS
     if unknown:
@@ -144,7 +144,7 @@ def do_add_order_event(
     *,
     order: Order,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     kind: str,
     occurred_on: date,
     details: str | None = None,
@@ -185,7 +185,7 @@ def do_add_condition(
     *,
     order: Order,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     kind: str,
     text: str,
     protected_persons: str | None = None,
@@ -225,7 +225,7 @@ def do_record_breach(
     *,
     order: Order,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     occurred_on: date,
     reported_by: str,
     description: str,

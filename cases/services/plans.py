@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from core.errors import ConflictError, DomainError
 from notifications import services as notifications
 
@@ -58,7 +58,7 @@ def do_save_plan(
     case: Case,
     base_number: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     items: Any,
     contingency: str | None = None,
     change_summary: str = "",
@@ -106,7 +106,7 @@ def do_save_plan(
     return plan
 
 
-def _validate_action_owner(owner: Any, action_agency: Agency, case: Case) -> None:
+def _validate_action_owner(owner: User | None, action_agency: Agency, case: Case) -> None:
     """The owner is a practitioner or chair of the agency, and that agency works on the case now
     (it leads it or holds a live share): the policy's ``can_own_action``."""
     from sharing import policy
@@ -122,10 +122,10 @@ def do_add_action(
     *,
     case: Case,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     pillar: str,
     text: str,
-    owner: Any,
+    owner: User | None,
     action_agency: Agency,
     due_on: date,
     meeting: Any = None,
@@ -157,7 +157,7 @@ def do_update_action(
     action: Action,
     version: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     status: str | None = None,
     due_on: date | None = None,
 ) -> Action:
@@ -191,8 +191,8 @@ def do_reassign_action(
     action: Action,
     version: int | None,
     agency: Agency,
-    acting_user: Any,
-    owner: Any,
+    acting_user: User,
+    owner: User,
     action_agency: Agency,
 ) -> Action:
     """Give the action to ``owner`` in ``action_agency`` (an agency working on the case now)."""
@@ -212,7 +212,7 @@ def do_reassign_action(
 
 
 @transaction.atomic
-def do_add_action_update(*, action: Action, agency: Agency, acting_user: Any, text: str) -> ActionUpdate:
+def do_add_action_update(*, action: Action, agency: Agency, acting_user: User, text: str) -> ActionUpdate:
     text = _text(text, "text", "Write the update.", 5000)
     update = ActionUpdate(action=action, owner_agency=agency, created_by=acting_user, text=text)
     _save_change(

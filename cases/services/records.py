@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError
@@ -64,8 +63,8 @@ def do_create_case(
     nominal: Nominal,
     forum: str,
     lead_agency: Agency,
-    owner: Any,
-    acting_user: Any,
+    owner: User,
+    acting_user: User,
     referral: ReferralInput,
     mappa_category: int | None = None,
     mappa_level: int | None = None,
@@ -121,7 +120,7 @@ def do_add_victim(
     *,
     case: Case,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     name: str,
     relationship: str,
     contact: str | None = None,
@@ -131,7 +130,7 @@ def do_add_victim(
     workplace: str | None = None,
     vulnerabilities: str | None = None,
     consent: str = c.Consent.NOT_SOUGHT,
-    advocate: Any = None,
+    advocate: User | None = None,
 ) -> Victim:
     if not name.strip():
         raise DomainError("Enter the victim's name.", field="name")
@@ -163,7 +162,7 @@ def do_add_victim(
 
 @transaction.atomic
 def do_add_note(
-    *, case: Case, agency: Agency, acting_user: Any, body: str, category: str, basis: str = c.Basis.FACT
+    *, case: Case, agency: Agency, acting_user: User, body: str, category: str, basis: str = c.Basis.FACT
 ) -> Note:
     """A note in the author's agency's name (partners add their own; they never edit others')."""
     from core.categories import Category

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from agencies.models import Agency
+from agencies.models import Agency, User
 from audit.models import Op
 from core.errors import DomainError
 
@@ -26,7 +26,13 @@ from .plumbing import (
 
 @transaction.atomic
 def do_update_nominal(
-    *, nominal: Nominal, case: Case, version: int | None, agency: Agency, acting_user: Any, data: NominalInput
+    *,
+    nominal: Nominal,
+    case: Case,
+    version: int | None,
+    agency: Agency,
+    acting_user: User,
+    data: NominalInput,
 ) -> Nominal:
     """Replace the nominal's identity details (names, aliases, identifiers), re-indexing them.
 
@@ -83,7 +89,7 @@ VICTIM_FIELDS = frozenset(
 
 @transaction.atomic
 def do_update_victim(
-    *, victim: Victim, version: int | None, agency: Agency, acting_user: Any, changes: dict[str, Any]
+    *, victim: Victim, version: int | None, agency: Agency, acting_user: User, changes: dict[str, Any]
 ) -> Victim:
     unknown = set(changes) - VICTIM_FIELDS
     if unknown:
@@ -122,7 +128,7 @@ def do_record_screening(
     referral: Referral,
     version: int | None,
     agency: Agency,
-    acting_user: Any,
+    acting_user: User,
     outcome: str,
     advice_given: str | None = None,
 ) -> Referral:

@@ -59,7 +59,7 @@ def test_the_owner_agency_completes_its_action_on_the_page(world, signed_in, age
     action.refresh_from_db()
     assert action.status == c.ActionStatus.DONE and action.completed_at is not None
     event = AuditEvent.objects.filter(object_id=str(action.pk)).order_by("-id").first()
-    assert event.actor_agency_id == world.agencies[agency_key].pk
+    assert event is not None and event.actor_agency_id == world.agencies[agency_key].pk
 
 
 @pytest.mark.parametrize("agency_key", OWNER_AGENCIES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import models
 from django.utils import timezone
 
 from audit.models import AuditEvent, Op
@@ -264,6 +265,7 @@ def test_orders_validate_dates_and_spo_rules(world):
         )
     assert err.value.field == "ends_on"  # a full SPO lasts at least two years
     order = s.do_add_order(case=case, agency=police, acting_user=user, values=_spo())
+    assert order.served_on is not None
     assert order.notification_due_on == order.served_on + timedelta(days=3)
     # interim SPO may be short
     interim = s.do_add_order(
@@ -344,12 +346,12 @@ def test_two_editors_changing_the_same_plan(world):
     assert "police_chair" in str(err.value)
     assert list(case.plans.values_list("number", flat=True)) == [2, 1]
     assert case.plans.get(number=2).items["victim_safety"] == [{"text": "Panic alarm fitted", "agency": ""}]
-    assert v2.contingency.startswith("Arrest")
-    with pytest.raises(DomainError) as err:
+    assert v2.contingency is not None and v2.contingency.startswith("Arrest")
+    with pytest.raises(DomainError) as refused:
         s.do_save_plan(
             case=case, base_number=2, agency=police, acting_user=world.police_chair, items={"bogus": []}
         )
-    assert err.value.field == "items"
+    assert refused.value.field == "items"
 
 
 def test_actions_and_updates(world):
@@ -409,7 +411,9 @@ def test_list_headers_label_every_choice_as_django_does(world):
 
     case = Case.objects.select_related("lead_agency", "owner").get(pk=world.case.pk)
     for field in ("status", "risk_level", "closure_reason", "forum", "mappa_level"):
-        for value, _ in Case._meta.get_field(field).flatchoices:
+        column = Case._meta.get_field(field)
+        assert isinstance(column, models.Field)
+        for value, _ in column.flatchoices:
             setattr(case, field, value)
             # then the header's label is exactly what the model's get_FOO_display gives
             assert case_header(case)[f"{field}_display"] == str(getattr(case, f"get_{field}_display")())

@@ -47,6 +47,7 @@ def test_lead_copy_has_what_the_lead_sees(world, signed_in):
 def test_the_download_is_a_disclosure_with_the_viewers_justification(world, signed_in):
     user = world.probation_practitioner
     access = policy.case_access(user, world.case)
+    assert access is not None
     policy.forget(user)
     before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     signed_in(user).get(f"/cases/{world.case.pk}/summary/pdf/")

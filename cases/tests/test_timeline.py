@@ -49,6 +49,7 @@ def test_case_timeline_shows_only_the_dates_each_agency_may_see(world, django_as
 
     # when the lead practitioner's timeline is drawn
     lead = policy.case_access(world.police_practitioner, world.case)
+    assert lead is not None
     with django_assert_max_num_queries(8):
         events = timeline.case_timeline_events(lead, world.case)
     # then it has the referral and the order on the day it was made
@@ -58,11 +59,13 @@ def test_case_timeline_shows_only_the_dates_each_agency_may_see(world, django_as
 
     # and health (orders at summary level) sees the order at its start date, not the date it was made
     health = policy.case_access(world.health_practitioner, world.case)
+    assert health is not None
     health_kinds = {(e.kind, e.when) for e in timeline.case_timeline_events(health, world.case)}
     assert ("order", today - timedelta(days=7)) in health_kinds
     assert ("order", today - timedelta(days=10)) not in health_kinds
 
     # and the template tag draws it as a labelled picture with its table
     figure = _parse(case_timeline(world.case, lead))
-    assert _svg(figure).find(f"{SVG}title").text == f"Case {world.case.reference}: timeline"
+    title = _svg(figure).find(f"{SVG}title")
+    assert title is not None and title.text == f"Case {world.case.reference}: timeline"
     assert "Restraining order made" in _table_cells(figure)

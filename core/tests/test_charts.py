@@ -22,6 +22,17 @@ def _svg(figure: ET.Element) -> ET.Element:
     return svg
 
 
+def _found(element: ET.Element, path: str) -> ET.Element:
+    found = element.find(path)
+    assert found is not None, path
+    return found
+
+
+def _text_of(element: ET.Element, path: str) -> str:
+    """The text of the first element at ``path``, which must be there."""
+    return _found(element, path).text or ""
+
+
 def _texts(element: ET.Element) -> list[str]:
     return [t.text or "" for t in element.iter(f"{SVG}text")]
 
@@ -42,7 +53,7 @@ def test_horizontal_bar_chart_is_labelled_svg_with_values_as_text_and_a_data_tab
     assert svg.get("role") == "img"
     title, desc = svg.find(f"{SVG}title"), svg.find(f"{SVG}desc")
     assert title is not None and title.text == "Overdue actions by agency"
-    assert desc is not None and "Northshire Police with 3" in desc.text
+    assert desc is not None and "Northshire Police with 3" in (desc.text or "")
     assert svg.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
     # and each value is written as text in the picture and in the table
     assert {"3", "1", "0"} <= set(_texts(svg))
@@ -59,7 +70,7 @@ def test_vertical_bar_chart_escapes_labels():
     # then it is escaped everywhere and the document is still well-formed
     assert "<script>" not in figure_markup
     figure = _parse(figure_markup)
-    assert _svg(figure).find(f"{SVG}title").text == 'Tricky <labels> & "quotes"'
+    assert _text_of(_svg(figure), f"{SVG}title") == 'Tricky <labels> & "quotes"'
     assert "<script>x</script>" in _table_cells(figure)
 
 
@@ -78,12 +89,12 @@ def test_stacked_bar_chart_shows_each_segment_total_and_legend_with_patterns():
     texts = _texts(svg)
     assert [t for t in texts if t.startswith("Level")] == ["Level 1", "Level 2", "Level 3"]
     assert {"15", "6", "1"} <= set(texts)  # totals per level
-    desc = svg.find(f"{SVG}desc").text
+    desc = _text_of(svg, f"{SVG}desc")
     assert "22 in total" in desc and "Level 2: 6 (Very high 2, High 3, Medium 1)" in desc
     # patterns differ, not only colours: all but the first series fill with a <pattern>
     assert len(list(svg.iter(f"{SVG}pattern"))) == 3
     # the legend names every series, and the table has a row per level with a total column
-    legend = "".join(figure.find("ul").itertext())
+    legend = "".join(_found(figure, "ul").itertext())
     for name in ("Very high", "High", "Medium", "Low"):
         assert name in legend
     cells = _table_cells(figure)
@@ -136,14 +147,14 @@ def test_timeline_has_a_lane_per_kind_and_lists_every_event_in_order():
     rows = [["".join(c.itertext()) for c in tr] for tr in figure.iter("tr")][1:]
     assert rows[0] == ["1 Mar 2026", "Referral", "Referred by Northshire Police"]
     assert rows[-1][0] == "1 Jul 2026"
-    assert "6 events from 1 Mar 2026 to 1 Jul 2026" in svg.find(f"{SVG}desc").text
+    assert "6 events from 1 Mar 2026 to 1 Jul 2026" in _text_of(svg, f"{SVG}desc")
 
 
 @pytest.mark.parametrize("kind", ["bar", "line"])
 def test_time_series_draws_every_day_and_names_the_busiest(kind):
     # given audit events per day over a fortnight, with quiet days
     start = date(2026, 11, 9)
-    counts = {start + timedelta(days=2): 14, start + timedelta(days=5): 3}
+    counts: dict[date, int | float] = {start + timedelta(days=2): 14, start + timedelta(days=5): 3}
     points = charts.daily_points(counts, start, start + timedelta(days=13))
     assert len(points) == 14 and points[0] == (start, 0)
 
@@ -152,7 +163,7 @@ def test_time_series_draws_every_day_and_names_the_busiest(kind):
 
     # then
     svg = _svg(figure)
-    desc = svg.find(f"{SVG}desc").text
+    desc = _text_of(svg, f"{SVG}desc")
     assert "17 events over 14 days" in desc and "busiest day was Wed 11 Nov with 14" in desc
     assert "14" in _texts(svg)
     marks = list(svg.iter(f"{SVG}rect" if kind == "bar" else f"{SVG}circle"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -82,6 +83,7 @@ def lift(world: Any, reason: str) -> Any:
 
 def revoke(world: Any, reason: str) -> Any:
     share = CaseShare.objects.filter(case=world.case, revoked_at__isnull=True).first()
+    assert share is not None
     return do_revoke_share(share=share, reason=reason, acting_user=world.police_practitioner)
 
 
@@ -96,7 +98,7 @@ def retain(world: Any, reason: str) -> Any:
         record_type="case",
         obj=world.case,
         reason=reason,
-        next_review_on=timezone.localdate() + timezone.timedelta(days=30),
+        next_review_on=timezone.localdate() + timedelta(days=30),
         acting_user=world.police_dpo,
         agency=world.agencies["police"],
     )

@@ -18,7 +18,7 @@ from django.db import connection, models
 from django.test import override_settings
 
 from keystore.crypto import DecryptionError, new_master_key_spec
-from keystore.fields import encrypted_fields
+from keystore.fields import EncryptedField, encrypted_fields
 from keystore.keyring import reset_for_tests
 
 from .builders import build, markers_for
@@ -28,18 +28,25 @@ FIELD_CASES = [(m, f.attname) for m in ENCRYPTED_MODELS for f in encrypted_field
 
 
 def _ids(item: Any) -> str:
-    if isinstance(item, type):
+    if isinstance(item, type) and issubclass(item, models.Model):
         return item._meta.label
     return str(item)
+
+
+def _column(field: EncryptedField) -> str:
+    assert field.column is not None  # a field on a model has its column
+    return field.column
 
 
 def _raw(instance: models.Model, column: str) -> bytes | None:
     meta = instance._meta
     quote = connection.ops.quote_name
     pk = meta.pk.get_db_prep_value(instance.pk, connection)
+    pk_column = meta.pk.column
+    assert pk_column is not None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s",  # noqa: S608 - identifiers come from model metadata
+            f"SELECT {quote(column)} FROM {quote(meta.db_table)} WHERE {quote(pk_column)} = %s",  # noqa: S608 - identifiers come from model metadata
             [pk],
         )
         value = cursor.fetchone()[0]
@@ -50,9 +57,11 @@ def _write_raw(instance: models.Model, column: str, token: bytes) -> None:
     meta = instance._meta
     quote = connection.ops.quote_name
     pk = meta.pk.get_db_prep_value(instance.pk, connection)
+    pk_column = meta.pk.column
+    assert pk_column is not None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {quote(column)} = %s WHERE {quote(meta.pk.column)} = %s",  # noqa: S608 - identifiers come from model metadata
+            f"UPDATE {quote(meta.db_table)} SET {quote(column)} = %s WHERE {quote(pk_column)} = %s",  # noqa: S608 - identifiers come from model metadata
             [token, pk],
         )
 
@@ -85,7 +94,7 @@ def check_raw_storage(world, model):
     instance = build(model, world, markers)
     for field in encrypted_fields(model):
         # then the bytes in the database do not contain the marker
-        raw = _raw(instance, field.column)
+        raw = _raw(instance, _column(field))
         assert raw is not None, f"{model._meta.label}.{field.attname} was not stored"
         assert markers[field.attname].encode() not in raw
         # and the ORM decrypts it back
@@ -96,17 +105,19 @@ def check_moved_ciphertext(world, model):
     first, second = build(model, world), build(model, world)
     fields = encrypted_fields(model)
     for field in fields:
-        token = _raw(first, field.column)
+        token = _raw(first, _column(field))
         assert token is not None
         # when a ciphertext is copied into the same field of another row
-        _write_raw(second, field.column, token)
+        _write_raw(second, _column(field), token)
         # then reading it there fails, loudly
         with pytest.raises(DecryptionError):
             getattr(_fresh(second), field.attname)
     if len(fields) > 1:
         # and copied into another encrypted field of the same row, it fails too
         source, target = fields[0], fields[1]
-        _write_raw(first, target.column, _raw(first, source.column))
+        token = _raw(first, _column(source))
+        assert token is not None
+        _write_raw(first, _column(target), token)
         with pytest.raises(DecryptionError):
             getattr(_fresh(first), target.attname)
 

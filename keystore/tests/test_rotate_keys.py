@@ -17,9 +17,10 @@ from cases import services as s
 from keystore.crypto import DecryptionError, new_master_key_spec
 from keystore.fields import encrypted_fields
 from keystore.keyring import master_keys, reset_for_tests
-from keystore.management.commands.rotate_keys import key_file, rewrap
+from keystore.management.commands.rotate_keys import key_file
 from keystore.models import DataKey
 from keystore.routers import KEYSTORE_DB
+from keystore.services import rewrap
 from tests.world import make_case
 
 
@@ -121,9 +122,9 @@ def test_interrupted_rotation_can_be_resumed(world, monkeypatch):
         with override_settings(CONVENE_MASTER_KEYS=f"{new_spec},{old_spec}"):
             reset_for_tests()
             # given a rotation that dies after its first batch
-            from keystore.management.commands import rotate_keys as command
+            from keystore import services as rotation
 
-            real_wrap, calls = command.wrap_dek, {"n": 0}
+            real_wrap, calls = rotation.wrap_dek, {"n": 0}
 
             def flaky(*args, **kwargs):
                 calls["n"] += 1
@@ -131,13 +132,13 @@ def test_interrupted_rotation_can_be_resumed(world, monkeypatch):
                     raise KeyboardInterrupt
                 return real_wrap(*args, **kwargs)
 
-            monkeypatch.setattr(command, "wrap_dek", flaky)
+            monkeypatch.setattr(rotation, "wrap_dek", flaky)
             with pytest.raises(KeyboardInterrupt):
                 rewrap(batch_size=2, progress=False)
             live = DataKey.objects.using(KEYSTORE_DB).filter(wrapped_dek__isnull=False)
             assert live.filter(kek_id="k3").count() == 2  # the first batch was committed
             # when it is run again
-            monkeypatch.setattr(command, "wrap_dek", real_wrap)
+            monkeypatch.setattr(rotation, "wrap_dek", real_wrap)
             rewrap(batch_size=2, progress=False)
             # then every key is under the new master key and still works
             assert set(live.values_list("kek_id", flat=True)) == {"k3"}

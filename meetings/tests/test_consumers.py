@@ -5,12 +5,13 @@ Runs on the in-memory layer by default and on Redis (RedisPubSubChannelLayer) wh
 
 from __future__ import annotations
 
-import asyncio
 import json
+import uuid
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
@@ -22,6 +23,7 @@ from meetings import services
 from meetings.models import DecisionKind
 from sharing.models import CaseShare
 from sharing.services import do_revoke_share
+from tests.waiting import NotYet
 
 from .helpers import MINUTES_BODY, SUMMARY, VICTIM_LOCATION, schedule, start
 
@@ -36,40 +38,87 @@ def asgi_application() -> Any:
     return application
 
 
+class Socket(WebsocketCommunicator):
+    """A test's socket, which knows whose it is and which room it is in (for ``drain``'s marker)."""
+
+    user_id: int
+    meeting_id: str | None
+
+
 async def open_socket(
     signed_in: Any, user: Any, path: str, origin: bytes = ORIGIN, client: Any = None
-) -> tuple[WebsocketCommunicator, bool, Any]:
+) -> tuple[Socket, bool, Any]:
     application = await sync_to_async(asgi_application)()
     client = client or await sync_to_async(signed_in)(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    comm = WebsocketCommunicator(
+    comm = Socket(
         application,
         path,
         headers=[(b"origin", origin), (b"host", b"localhost"), (b"cookie", cookie.encode())],
     )
+    comm.user_id = user.pk
+    room = path.removeprefix("/ws/meetings/")
+    comm.meeting_id = room.strip("/") if room != path else None
     connected, code = await comm.connect(timeout=5)
     return comm, connected, code
 
 
-async def drain(comm: WebsocketCommunicator, wait: float = 1.5) -> list[dict[str, Any]]:
-    received = []
-    while not await comm.receive_nothing(timeout=wait):
-        output = await comm.receive_output()
+_MARKERS: set[str] = set()  # every marker sent in this process (a room's sockets all hear each one)
+
+
+async def send_marker(comm: Socket) -> str:
+    """Send the socket an event of no consequence behind everything sent to it so far.
+
+    In the room it is a ``meeting.changed`` of a kind no page knows, which a current verdict forwards
+    without asking the policy again (so tests that count the policy's calls are not disturbed); on
+    the live feed it is a ``meeting.invited`` to the person's own group.
+    """
+    marker = str(uuid.uuid4())
+    _MARKERS.add(marker)
+    layer = get_channel_layer()
+    if comm.meeting_id:
+        event = {"type": "meeting.changed", "meeting_id": comm.meeting_id, "version": 0, "kind": marker}
+        await layer.group_send(f"meeting.{comm.meeting_id}", event)
+    else:
+        await layer.group_send(f"user.{comm.user_id}", {"type": "meeting.invited", "meeting_id": marker})
+    return marker
+
+
+async def drain(comm: Socket, within: float = 30.0) -> list[dict[str, Any]]:
+    """Every message the socket received before a marker sent now, or up to its close.
+
+    A consumer handles its events one at a time in the order they were sent, so once the marker
+    comes back every earlier event has been forwarded or withheld: a test can say what did *not*
+    arrive without waiting for a silence. ``within`` bounds a hang; it is no performance claim.
+    """
+    marker = await send_marker(comm)
+    received: list[dict[str, Any]] = []
+    while True:
+        try:
+            output = await comm.receive_output(timeout=within)
+        except TimeoutError as exc:
+            raise NotYet(
+                f"the marker sent behind the socket's events did not come back in {within:g} s"
+            ) from exc
         if output["type"] == "websocket.close":
             received.append({"__closed__": output.get("code")})
-            break
-        received.append(json.loads(output["text"]))
-    return received
+            return received
+        message = json.loads(output["text"])
+        if marker in message.values():
+            return received
+        if not _MARKERS & set(map(str, message.values())):  # another socket's marker in the same room
+            received.append(message)
 
 
-async def drain_until(
-    comm: WebsocketCommunicator, last_kind: str, limit: float = 30.0
-) -> list[dict[str, Any]]:
-    """Every message up to and including the first of ``last_kind`` (however slow the machine)."""
+async def drain_until(comm: Socket, last_kind: str, limit: float = 30.0) -> list[dict[str, Any]]:
+    """Every message up to and including the first of ``last_kind`` (however slow the machine), and
+    any that follow it before a marker sent once it arrived."""
     received: list[dict[str, Any]] = []
     while not received or received[-1].get("kind") != last_kind:
-        received.append(await comm.receive_json_from(timeout=limit))
-    return received + await drain(comm, wait=0.3)
+        message = await comm.receive_json_from(timeout=limit)
+        if not _MARKERS & set(map(str, message.values())):  # another socket's marker in the same room
+            received.append(message)
+    return received + await drain(comm)
 
 
 async def get(signed_in: Any, user: Any, url: str) -> Any:
@@ -77,7 +126,7 @@ async def get(signed_in: Any, user: Any, url: str) -> Any:
     return await sync_to_async(client.get)(url)
 
 
-async def test_chair_decision_reaches_practitioner_within_a_second_and_refetch_shows_it(world, signed_in):
+async def test_chair_decision_reaches_practitioner_and_refetch_shows_it(world, signed_in):
     # given a running meeting with the chair and the probation practitioner connected
     meeting = await sync_to_async(lambda: start(schedule(world)))()
     item = await sync_to_async(lambda: meeting.items.get())()
@@ -92,8 +141,8 @@ async def test_chair_decision_reaches_practitioner_within_a_second_and_refetch_s
         rationale="Escalating contact",
         acting_user=world.police_chair,
     )
-    # then the practitioner is told within one second, by ids only
-    message = await asyncio.wait_for(prac_ws.receive_json_from(timeout=1.0), timeout=1.0)
+    # then the practitioner is told, by ids only (the deadline bounds a hang; speed is make bench's)
+    message = await prac_ws.receive_json_from(timeout=30)
     assert message == {
         "type": "meeting.changed",
         "meeting_id": str(meeting.pk),

@@ -7,7 +7,7 @@ sent to a group that some consumer lacks a handler for would kill every such liv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -17,7 +17,17 @@ from django.utils import timezone
 
 from cases.services import do_add_note
 from config.routing import websocket_urlpatterns
-from core.events import EVENT_TYPES, GROUP_KINDS, send_on_commit
+from core.events import (
+    ALLOWED_KEYS,
+    EVENT_TYPES,
+    GROUP_KINDS,
+    AuthzEvent,
+    Event,
+    LiveEvent,
+    Reply,
+    RoomEvent,
+    send_on_commit,
+)
 from sharing.services import do_record_disclosure
 
 from .test_consumers import open_socket
@@ -108,3 +118,21 @@ async def test_a_disclosure_keeps_an_open_live_feed_alive(world: Any, signed_in:
     message = await feed.receive_json_from(timeout=5)
     assert message["type"] == "case.changed" and message["object_id"] == str(note.pk)
     await feed.disconnect()
+
+
+def test_every_declared_event_belongs_to_one_family_of_the_event_type() -> None:
+    # given the payload classes declared for groups
+    declared = {event.payload for event in EVENT_TYPES.values()}
+    # then the Event type send_on_commit accepts is exactly them, split into three families
+    families = [set(get_args(family)) or {family} for family in (AuthzEvent, RoomEvent, LiveEvent)]
+    assert set(get_args(Event)) == declared
+    assert sum(len(family) for family in families) == len(declared)
+    assert set().union(*families) == declared
+
+
+def test_what_a_socket_says_to_its_page_carries_ids_only() -> None:
+    # given every reply a consumer sends its page besides forwarded events
+    for reply in get_args(Reply):
+        # then its keys are the type and keys a declared event may carry (ids and versions)
+        keys = reply.__required_keys__ | reply.__optional_keys__
+        assert keys <= ALLOWED_KEYS, reply.__name__

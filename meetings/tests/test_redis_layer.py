@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -53,7 +54,9 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["REDIS_URL"] = settings.REDIS_URL
-    env["CHANNELS_PREFIX"] = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    # django-stubs reads this project setting as Collection[str]; it is Channels' dict of layers
+    layers = cast(dict[str, Any], settings.CHANNEL_LAYERS)
+    env["CHANNELS_PREFIX"] = layers["default"]["CONFIG"]["prefix"]
     return env
 
 
@@ -96,6 +99,7 @@ def test_event_sent_by_this_process_reaches_another_process(world):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert listener.stdout is not None and listener.stderr is not None  # both are pipes
     try:
         assert listener.stdout.readline().strip() == "ready", listener.stderr.read()[-2000:]
         # when the chair records minutes here (broadcast on commit)

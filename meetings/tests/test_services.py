@@ -88,7 +88,7 @@ def test_unacknowledged_attendee_sees_no_item_content(world):
     item = meeting.items.get()
     # then the policy gives them the item as unacknowledged only
     view = policy.agenda_item_view(world.health_practitioner, meeting, item)
-    assert view.mode == "unacknowledged" and not view.sees_content
+    assert view is not None and view.mode == "unacknowledged" and not view.sees_content
     # and an uninvited persona cannot see the meeting at all
     assert policy.agenda_item_view(world.isac_practitioner, meeting, item) is None
     assert not policy.can_view_meeting(world.outsider_practitioner, meeting)
@@ -102,8 +102,10 @@ def test_excluded_agency_sees_excluded_for_that_item(world):
     services.do_exclude_agency(item=item, agency=world.agencies["probation"], acting_user=world.police_chair)
     policy.forget(world.probation_practitioner)
     # then probation sees "excluded"; health still sees minutes
-    assert policy.agenda_item_view(world.probation_practitioner, meeting, item).mode == "excluded"
-    assert policy.agenda_item_view(world.health_practitioner, meeting, item).mode == "minutes"
+    probation_view = policy.agenda_item_view(world.probation_practitioner, meeting, item)
+    health_view = policy.agenda_item_view(world.health_practitioner, meeting, item)
+    assert probation_view is not None and probation_view.mode == "excluded"
+    assert health_view is not None and health_view.mode == "minutes"
 
 
 def test_minutes_conflict_on_stale_version(world):

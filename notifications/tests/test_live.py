@@ -38,6 +38,6 @@ async def test_a_new_share_nudges_the_partners_open_page_and_no_one_elses(world:
     # then the partner's page is nudged with the type alone, and the outsider hears nothing
     message = await partner.receive_json_from(timeout=30)
     assert message == {"type": "notification.new"}
-    assert not [m for m in await drain(outsider, wait=0.5) if m.get("type") == "notification.new"]
+    assert not [m for m in await drain(outsider) if m.get("type") == "notification.new"]
     await partner.disconnect()
     await outsider.disconnect()

@@ -53,7 +53,12 @@ def test_two_schedulers_ticking_at_once_claim_each_period_once() -> None:
 @pytest.mark.django_db
 def test_the_worker_runs_each_claimed_job_and_records_it(world: Any, monkeypatch: Any) -> None:
     calls: list[str] = []
-    job = schedule.Job("digests", lambda: calls.append("ran") or "0 digest(s) sent", timedelta(days=1))
+
+    def digests() -> str:
+        calls.append("ran")
+        return "0 digest(s) sent"
+
+    job = schedule.Job("digests", digests, timedelta(days=1))
     monkeypatch.setitem(schedule.JOBS, "digests", job)
     monkeypatch.setattr(schedule, "SCHEDULE", (job,))
     monkeypatch.setattr("notifications.scheduler.SCHEDULE", (job,))

@@ -78,6 +78,7 @@ def _agreement_with(world: World, key: str, reference: str) -> Any:
 
 def add_category_notes(world: World) -> dict[str, str]:
     """One police note in each category on world.case; returns note id → category."""
+    assert world.case is not None
     ids = {}
     for category in ALL_CATEGORIES:
         note = do_add_note(
@@ -115,6 +116,7 @@ def _special(world: World, name: str) -> Persona:
     if name == "expired_agreement_party":
         _, user = _agency_with_practitioner(world, "housing", "Northshire Housing")
         agreement = _agreement_with(world, "housing", "ISA-HOUSING-01")
+        assert world.case is not None
         do_share_case(
             case=world.case,
             agency=world.agencies["housing"],
@@ -131,6 +133,7 @@ def _special(world: World, name: str) -> Persona:
     # break-glass: children's services are party to an agreement with police, with no share
     _, user = _agency_with_practitioner(world, "children", "Northshire Children's Services")
     agreement = _agreement_with(world, "children", "ISA-CHILDREN-01")
+    assert world.case is not None
     glass = do_break_glass(
         case=world.case,
         user=user,

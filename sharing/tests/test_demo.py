@@ -24,7 +24,9 @@ def test_demo_seed_adds_sharing_examples_once():
     glass = BreakGlass.objects.get()
     chair = User.objects.get(username="police.chair")
     assert glass.reviewed_at is None
-    if glass.case.lead_agency.name == policy.primary_membership(chair).agency.name:
+    chairs_membership = policy.primary_membership(chair)
+    assert chairs_membership is not None
+    if glass.case.lead_agency.name == chairs_membership.agency.name:
         assert glass in policy.break_glass_review_queue(chair)
     # and one chair-approved disclosure
     disclosure = Disclosure.objects.get()

@@ -132,6 +132,7 @@ def test_break_glass_page_requires_a_reason_and_marks_access(world, signed_in):
     # the banner include renders the expiry time for break-glass access
     policy.forget(world.probation_practitioner)
     access = policy.case_access(world.probation_practitioner, case)
+    assert access is not None
     html = render_to_string("sharing/includes/break_glass_banner.html", {"access": access})
     expires = timezone.localtime(access.break_glass_expires_at)
     assert f"Break-glass access — expires at {expires:%H:%M}" in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -148,7 +149,7 @@ def test_a_link_racing_the_erasure_of_the_last_case_never_uses_a_destroyed_nomin
         finally:
             connections.close_all()
 
-    result: dict[str, object] = {}
+    result: dict[str, Any] = {}
 
     def link() -> None:
         try:
@@ -162,10 +163,15 @@ def test_a_link_racing_the_erasure_of_the_last_case_never_uses_a_destroyed_nomin
     # when a police practitioner links a new referral to that record meanwhile
     linker = threading.Thread(target=link)
     linker.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "response" not in result and not _someone_waits_on_a_lock():
-        time.sleep(0.05)
-    go.set()
+    try:
+        eventually(
+            lambda: "response" in result or _someone_waits_on_a_lock(),
+            within=30,
+            interval=0.05,
+            what="the link has answered or waits on the erasure's lock",
+        )
+    finally:
+        go.set()
     eraser.join(timeout=60)
     linker.join(timeout=60)
     # then the link was refused on link_nominal once the erasure committed, and no live case uses

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,6 +19,7 @@ from django.db import DatabaseError
 from audit.models import AuditEvent
 from cases.models import Note
 from cases.services import do_add_note
+from tests.waiting import eventually
 
 from .throwaway import free_port, throwaway_postgres, throwaway_redis, wait_for_port
 
@@ -184,10 +184,12 @@ def test_a_database_restart_gives_a_clear_503_and_the_application_recovers_witho
             assert _request(f"{base}/healthz")[0] == 200
             # when PostgreSQL comes back, the same process serves again without a restart
             pg.start()
-            deadline = time.monotonic() + 20
-            while _request(f"{base}/readyz")[0] != 200 and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert _request(f"{base}/readyz")[0] == 200
+            eventually(
+                lambda: _request(f"{base}/readyz")[0] == 200,
+                within=20,
+                interval=0.5,
+                what="readiness once PostgreSQL is back",
+            )
             status, body = _sign_in_attempt(base, token)
             assert status == 400 and "username or password is not right" in body
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -103,7 +104,9 @@ def _exercise_operations(persona: str, token: str, real: dict[str, str]) -> list
     for result in _schema().get_all_operations():
         operation = result.ok()
         fixed = _real_path_parameters(operation.path, real)
-        runs = [(GenerationMode.POSITIVE, EXAMPLES_PER_OPERATION, CHECKS, {})]
+        runs: list[tuple[GenerationMode, int, list[Any], dict[str, str]]] = [
+            (GenerationMode.POSITIVE, EXAMPLES_PER_OPERATION, CHECKS, {})
+        ]
         if fixed:
             runs.append((GenerationMode.POSITIVE, EXAMPLES_PER_OPERATION, CHECKS, fixed))
         runs.append((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES_PER_OPERATION, NEGATIVE_CHECKS, {}))

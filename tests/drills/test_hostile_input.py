@@ -22,6 +22,13 @@ TRIED: list[str] = []
 FIGURES = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile-input.json"
 
 
+def _first_group(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in ``text``, which must match."""
+    found = re.search(pattern, text)
+    assert found is not None, text
+    return found.group(1)
+
+
 def _notes_url(case) -> str:
     return f"/api/v1/cases/{case.pk}/notes/"
 
@@ -268,7 +275,7 @@ def test_a_partners_referral_answers_the_same_and_differs_in_work_only_by_the_ho
     for statement in unmatched[2]:  # the no-match work is the match work minus some statements
         assert statement in extra, statement
         extra.remove(statement)
-    tables = sorted({re.search(r'INSERT INTO "(\w+)"', e).group(1) for e in extra if "INSERT INTO" in e})
+    tables = sorted({_first_group(r'INSERT INTO "(\w+)"', e) for e in extra if "INSERT INTO" in e})
     # the notice, its delivery to the holder's chairs (a notification each and the email job), and the
     # audit rows of both disclosures
     assert tables == [
@@ -279,7 +286,7 @@ def test_a_partners_referral_answers_the_same_and_differs_in_work_only_by_the_ho
         "sharing_matchnotice",
     ], extra
     # and the only reads are of the holder's case, its chairs and their notification settings
-    reads = {re.search(r'FROM "(\w+)"', e).group(1) for e in extra if e.startswith("SELECT")}
+    reads = {_first_group(r'FROM "(\w+)"', e) for e in extra if e.startswith("SELECT")}
     assert reads <= {
         "agencies_membership",
         "cases_case",

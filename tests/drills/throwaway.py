@@ -12,10 +12,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.waiting import eventually
 
 PG_BIN = (
     Path("/usr/lib/postgresql")
@@ -31,15 +32,12 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, timeout: float = 30.0, up: bool = True) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def as_wanted() -> bool:
         with socket.socket() as sock:
             sock.settimeout(0.5)
-            is_up = sock.connect_ex(("127.0.0.1", port)) == 0
-        if is_up == up:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"port {port} did not become {'reachable' if up else 'free'} in {timeout}s")
+            return (sock.connect_ex(("127.0.0.1", port)) == 0) == up
+
+    eventually(as_wanted, within=timeout, interval=0.2, what=f"port {port} {'reachable' if up else 'free'}")
 
 
 def _as_postgres(args: list[str]) -> list[str]:

@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.waiting import NotYet, eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CONVENE_E2E_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -145,22 +147,27 @@ def _server_env(var_dir: Path) -> dict[str, str]:
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], deadline: float, log: Path) -> None:
-    last: Exception | None = None
-    while time.monotonic() < deadline:
+    last: list[Exception] = []
+
+    def answers() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(
                 f"the e2e server exited ({proc.returncode}):\n{log.read_text(errors='replace')[-4000:]}"
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
-                if response.status == 200:
-                    return
+                return response.status == 200
         except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
-            last = exc
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"the e2e server did not answer {url}: {last}\n{log.read_text(errors='replace')[-4000:]}"
-    )
+            last[:] = [exc]
+            return False
+
+    try:
+        eventually(answers, within=max(deadline - time.monotonic(), 0.0), interval=0.2, what=url)
+    except NotYet:
+        raise RuntimeError(
+            f"the e2e server did not answer {url}: {last[0] if last else None}\n"
+            f"{log.read_text(errors='replace')[-4000:]}"
+        ) from None
 
 
 def _world_fingerprint() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,7 +22,7 @@ def _moment(text: str, end: bool = False) -> datetime:
             raise CommandError(f"Not an ISO date or date-time: {text!r}")
         moment = datetime.combine(day, time.min)
         if end:
-            moment += timezone.timedelta(days=1)
+            moment += timedelta(days=1)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment

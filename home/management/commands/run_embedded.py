@@ -78,9 +78,8 @@ class Command(BaseCommand):
         threading.Thread(target=_scheduler, args=(stop,), daemon=True, name="scheduler").start()
         threading.Thread(target=_worker, args=(stop,), daemon=True, name="task-worker").start()
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
-            self.stdout.write(
-                f"Email is not sent: each message is written to a file in {settings.EMAIL_FILE_PATH}"
-            )
+            folder = getattr(settings, "EMAIL_FILE_PATH", "")  # set by the settings that pick this backend
+            self.stdout.write(f"Email is not sent: each message is written to a file in {folder}")
         else:
             self.stdout.write(f"Email is sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
         self.stdout.write("Scheduled jobs (notifications/schedule.py) run in this process.")

@@ -7,7 +7,8 @@ prepends a freshly generated key to the key file first.
 It works in batches, each committed on its own, and skips keys already under the newest master
 key, so it is safe to interrupt and re-run. Once it reports no key left under an old master key,
 the old key can be removed from the configuration. Values themselves are not re-encrypted: only
-the small wrapped data keys change. It records one KEY_ROTATION audit event (counts only).
+the small wrapped data keys change. The rewrap and its one KEY_ROTATION audit event (counts only)
+are ``keystore.services.do_rotate_keys``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.utils import timezone
-from tqdm import tqdm
 
-from audit.models import Op
-from audit.services import record_event
-from keystore.crypto import DecryptionError, new_master_key_spec, parse_master_keys, unwrap_dek, wrap_dek
-from keystore.keyring import current_master_key, ensure_canaries, master_key, master_keys, reset_for_tests
-from keystore.models import DataKey
-from keystore.routers import KEYSTORE_DB
+from keystore.crypto import new_master_key_spec, parse_master_keys
+from keystore.keyring import master_keys, reset_for_tests
+from keystore.services import do_rotate_keys
 
 
 def key_file() -> Path:
@@ -59,49 +54,6 @@ def prepend_key_to_file(key_id: str) -> None:
     reset_for_tests()  # drop the cached key list so the new key is used at once
 
 
-def rewrap(batch_size: int = 500, progress: bool = True) -> dict[str, int]:
-    """Rewrap every live data key not under the newest master key. Returns counts."""
-    newest = current_master_key()
-    pending = (
-        DataKey.objects.using(KEYSTORE_DB).filter(wrapped_dek__isnull=False).exclude(kek_id=newest.key_id)
-    )
-    total = pending.count()
-    counts = {"rewrapped": 0, "failed": 0, "already_current": 0}
-    counts["already_current"] = (
-        DataKey.objects.using(KEYSTORE_DB).filter(wrapped_dek__isnull=False, kek_id=newest.key_id).count()
-    )
-    failed_ids: set[Any] = set()
-    with tqdm(total=total, unit="key", desc=f"rewrapping under {newest.key_id}", disable=not progress) as bar:
-        while True:
-            batch = list(
-                pending.exclude(id__in=failed_ids)
-                .order_by("id")
-                .values_list("id", "wrapped_dek", "kek_id")[:batch_size]
-            )
-            if not batch:
-                break
-            with transaction.atomic(using=KEYSTORE_DB):
-                for dek_id, wrapped, kek_id in batch:
-                    try:
-                        dek = unwrap_dek(master_key(kek_id), bytes(wrapped or b""), dek_id)
-                    except DecryptionError:
-                        failed_ids.add(dek_id)
-                        counts["failed"] += 1
-                        continue
-                    # only if nobody rewrapped (or destroyed) it meanwhile
-                    counts["rewrapped"] += (
-                        DataKey.objects.using(KEYSTORE_DB)
-                        .filter(id=dek_id, kek_id=kek_id, wrapped_dek__isnull=False)
-                        .update(
-                            wrapped_dek=wrap_dek(newest, dek, dek_id),
-                            kek_id=newest.key_id,
-                            rewrapped_at=timezone.now(),
-                        )
-                    )
-            bar.update(len(batch))
-    return counts
-
-
 class Command(BaseCommand):
     help = "Rewrap every data key under the newest master key (safe to interrupt and re-run)."
 
@@ -115,22 +67,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["new_key_id"]:
             prepend_key_to_file(options["new_key_id"])
-        ensure_canaries()
-        newest = current_master_key()
-        counts = rewrap(batch_size=max(1, options["batch_size"]), progress=not options["no_progress"])
-        record_event(
-            Op.KEY_ROTATION,
-            username="rotate_keys",
-            object_type="keystore.DataKey",
-            outcome="ok" if not counts["failed"] else "partial",
-            detail={"kek_id": newest.key_id, **counts},
-        )
+        done = do_rotate_keys(batch_size=max(1, options["batch_size"]), progress=not options["no_progress"])
         self.stdout.write(
-            f"Rewrapped {counts['rewrapped']} data keys under {newest.key_id}; "
-            f"{counts['already_current']} were already current; {counts['failed']} could not be unwrapped."
+            f"Rewrapped {done.rewrapped} data keys under {done.kek_id}; "
+            f"{done.already_current} were already current; {done.failed} could not be unwrapped."
         )
-        if counts["failed"]:
+        if done.failed:
             raise CommandError(
-                f"{counts['failed']} data keys could not be unwrapped: an old master key is missing. "
+                f"{done.failed} data keys could not be unwrapped: an old master key is missing. "
                 "Keep every old key configured until this command reports none."
             )
