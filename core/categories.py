@@ -120,3 +120,19 @@ DEFAULT_MATRIX: dict[str, dict[str, int]] = {
         "C10": 1,
     },
 }
+
+
+# Issue 16 item 1: the categories each agency type records on a case it works on (beside the ones it
+# receives). An agreement's party starts from these; the lead agency contributes to every category
+# of its own case. Probation: OASys RoSH (C3), licence conditions, breaches and recall (C4); health
+# and clinics: SRP and clinical formulation (C3), treatment engagement (C6); ISAC: the victim's
+# views, safety planning and advocacy (C7, C8); CPS: charging, bail and remand, court dates (C4, C9);
+# police: as today, plus investigation updates.
+DEFAULT_CONTRIBUTE: dict[str, tuple[str, ...]] = {
+    AgencyType.POLICE: ("C1", "C2", "C3", "C4", "C5", "C7"),
+    AgencyType.PROBATION: ("C3", "C4"),
+    AgencyType.HEALTH: ("C3", "C6"),
+    AgencyType.CPS: ("C4", "C9"),
+    AgencyType.VICTIM_SUPPORT: ("C7", "C8"),
+    AgencyType.OTHER: (),
+}

@@ -88,7 +88,8 @@ class SharingAgreement(models.Model):
 
 
 class AgreementParty(models.Model):
-    """One agency's terms in an agreement: its legal gateway and the categories it may receive."""
+    """One agency's terms in an agreement: its legal gateway, the categories it may receive, and the
+    categories it may contribute (record on a case shared with it)."""
 
     agreement = models.ForeignKey(SharingAgreement, on_delete=models.CASCADE, related_name="parties")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="agreement_parties")
@@ -96,6 +97,11 @@ class AgreementParty(models.Model):
         help_text="e.g. CJA 2003 s325; DPA 2018 Part 3 with its Schedule 8 condition."
     )
     categories = models.JSONField(default=dict, help_text="{'C1': 2, 'C3': 1, …} — category to level.")
+    contribute_categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Category codes this agency records on cases shared with it under the agreement.",
+    )
     signatory_name = models.CharField(max_length=200, blank=True)
     signatory_role = models.CharField(max_length=200, blank=True)
     signed_on = models.DateField(null=True, blank=True)

@@ -18,7 +18,7 @@ from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from cases.models import Case
-from core.categories import ALL_CATEGORIES, Level
+from core.categories import ALL_CATEGORIES, DEFAULT_CONTRIBUTE, Level
 from core.errors import DomainError, check_version
 from core.events import send_on_commit
 from core.text import clean_text, require_reason
@@ -140,6 +140,7 @@ def do_create_agreement(
             agency=party["agency"],
             legal_gateway=party["legal_gateway"],
             categories=_clean_levels(party.get("categories", {}), "parties"),
+            contribute_categories=_clean_contribute(party),
         )
     record_event(
         Op.AGREEMENT,
@@ -150,6 +151,17 @@ def do_create_agreement(
         detail={"change": "drafted", "parties": sorted(seen)},
     )
     return agreement
+
+
+def _clean_contribute(party: dict[str, Any]) -> list[str]:
+    """The party's contribute categories: those given, else its agency type's defaults."""
+    given = party.get("contribute_categories")
+    if given is None:
+        return list(DEFAULT_CONTRIBUTE.get(party["agency"].agency_type, ()))
+    unknown = sorted(set(given) - set(ALL_CATEGORIES))
+    if unknown:
+        raise DomainError(f"Unknown categories: {', '.join(unknown)}.", field="parties")
+    return [c for c in ALL_CATEGORIES if c in set(given)]
 
 
 @transaction.atomic

@@ -78,6 +78,13 @@ class CaseViewSet(viewsets.GenericViewSet):
             raise exceptions.PermissionDenied("Only the lead agency changes this case.")
         return case, access, case.lead_agency
 
+    def _contribute(self, kind: str) -> tuple[Case, Access, Agency]:
+        """A partner records on the case what its agreement lets it contribute, in its own name."""
+        case, access = self._read()
+        if not policy.can_contribute(self.request.user, case, kind):
+            raise exceptions.PermissionDenied("Your agency does not contribute these records to this case.")
+        return case, access, _acting_agency(access)
+
     def _part(self, parts: list[str]) -> Response:
         case, access = self._read()
         return Response(reading.read_case(self.request.user, access, case, parts=parts))
@@ -251,7 +258,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     def assessments(self, request: Request, pk: str) -> Response:
         if request.method == "GET":
             return self._part(["assessments"])
-        case, access, agency = self._edit()
+        case, access, agency = self._contribute("assessment")
         data = _valid(ser.AssessmentSerializer, request)
         assessment = s.do_record_assessment(
             case=case, agency=agency, acting_user=member(request), data=s.AssessmentInput(**data)
@@ -272,7 +279,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     def orders(self, request: Request, pk: str) -> Response:
         if request.method == "GET":
             return self._part(["orders"])
-        case, access, agency = self._edit()
+        case, access, agency = self._contribute("order")
         order = s.do_add_order(
             case=case, agency=agency, acting_user=member(request), values=_valid(ser.OrderSerializer, request)
         )
@@ -281,14 +288,18 @@ class CaseViewSet(viewsets.GenericViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    def _order(self) -> tuple[Order, Agency]:
-        case, access, agency = self._edit()
+    def _order(self, kind: str = "order") -> tuple[Order, Agency]:
+        """An order to add a ``kind`` of record to (conditions, breaches and events: any agency that
+        contributes orders and breaches)."""
+        case, access, agency = self._contribute(kind)
         return get_object_or_404(case.orders, pk=self.kwargs["order_id"]), agency
 
     @extend_schema(request=ser.OrderUpdateSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["patch"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})")
     def order(self, request: Request, pk: str, order_id: str) -> Response:
         order, agency = self._order()
+        if not policy.can_change_contribution(request.user, order):
+            raise exceptions.PermissionDenied("Only the agency that recorded this order changes it.")
         data = _valid(ser.OrderUpdateSerializer, request)
         version = data.pop("version")
         s.do_update_order(
@@ -299,7 +310,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ser.ConditionSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})/conditions")
     def conditions(self, request: Request, pk: str, order_id: str) -> Response:
-        order, agency = self._order()
+        order, agency = self._order("condition")
         data = _valid(ser.ConditionSerializer, request)
         condition = s.do_add_condition(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(condition.pk)}, status=status.HTTP_201_CREATED)
@@ -307,7 +318,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ser.BreachSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})/breaches")
     def breaches(self, request: Request, pk: str, order_id: str) -> Response:
-        order, agency = self._order()
+        order, agency = self._order("breach")
         data = _valid(ser.BreachSerializer, request)
         breach = s.do_record_breach(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(breach.pk)}, status=status.HTTP_201_CREATED)
@@ -315,7 +326,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ser.OrderEventSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path=r"orders/(?P<order_id>[0-9a-f-]{36})/events")
     def order_events(self, request: Request, pk: str, order_id: str) -> Response:
-        order, agency = self._order()
+        order, agency = self._order("order_event")
         data = _valid(ser.OrderEventSerializer, request)
         event = s.do_add_order_event(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(event.pk)}, status=status.HTTP_201_CREATED)

@@ -94,6 +94,13 @@ from sharing.policy.cases import (
     can_view_case,
     case_access,
 )
+from sharing.policy.contributions import (
+    RECORD_KIND_CATEGORIES,
+    can_change_contribution,
+    can_contribute,
+    contributable_categories,
+    contribute_category,
+)
 from sharing.policy.fields import (
     can_see_record,
     record_level,
@@ -221,6 +228,11 @@ from sharing.policy.shares import (
 )
 
 __all__ = [
+    "RECORD_KIND_CATEGORIES",
+    "can_change_contribution",
+    "can_contribute",
+    "contributable_categories",
+    "contribute_category",
     "Access",
     "Audience",
     "BREAK_GLASS_QUEUE_STATES",
