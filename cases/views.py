@@ -193,6 +193,7 @@ def case_detail(request: MemberRequest, pk: Any) -> HttpResponse:
         "note_withheld": [w for w in data["withheld"] if w["level"] == "none"],
         "category_labels": dict(Category.choices),
         "can_edit": policy.can_edit_case(request.user, case),
+        "contributes": policy.contributable_categories(request.user, case),
         "updatable_actions": {
             str(pk)
             for pk in policy.actions_updatable_by(request.user).filter(case=case).values_list("pk", flat=True)
@@ -572,8 +573,17 @@ def plan_edit(request: MemberRequest, pk: Any) -> HttpResponse:
     )
 
 
+def _contributor(request: MemberRequest, pk: Any, kind: str) -> tuple[Case, Agency]:
+    """The case and the agency a contribution of ``kind`` is recorded in the name of: the lead, or a
+    partner whose agreement lets it contribute the kind's category (policy.can_contribute)."""
+    case, access = policy.access_case(request.user, pk)
+    if not policy.can_contribute(request.user, case, kind):
+        raise PermissionDenied("Your agency does not contribute these records to this case.")
+    return case, Agency.objects.get(pk=access.agency_id)
+
+
 def assessment_add(request: MemberRequest, pk: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, agency = _contributor(request, pk, "assessment")
     form = forms.AssessmentForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
@@ -584,7 +594,7 @@ def assessment_add(request: MemberRequest, pk: Any) -> HttpResponse:
         domains = {dm: d[f"srp_{dm}"] for dm in c.SRP_DOMAINS} if tool == c.Tool.SRP else None
         s.do_record_assessment(
             case=case,
-            agency=case.lead_agency,
+            agency=agency,
             acting_user=request.user,
             data=s.AssessmentInput(
                 tool=tool,
@@ -687,34 +697,32 @@ def action_reassign(request: MemberRequest, pk: Any, action_id: Any) -> HttpResp
 
 
 def order_add(request: MemberRequest, pk: Any) -> HttpResponse:
-    case, _ = _lead(request, pk)
+    case, agency = _contributor(request, pk, "order")
     form = forms.OrderForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
-        s.do_add_order(case=case, agency=case.lead_agency, acting_user=request.user, values=d)
+        s.do_add_order(case=case, agency=agency, acting_user=request.user, values=d)
 
     return _edit_page(request, case, form, "Record an order", save, "Order recorded.")
 
 
-def _order_of(request: MemberRequest, pk: Any, order_id: Any) -> tuple[Case, Order]:
-    from django.http import Http404
-
-    case, _ = _lead(request, pk)
+def _order_of(request: MemberRequest, pk: Any, order_id: Any, kind: str) -> tuple[Case, Order, Agency]:
+    case, agency = _contributor(request, pk, kind)
     order = case.orders.filter(pk=order_id).first()
     if order is None:
         raise Http404
-    return case, order
+    return case, order, agency
 
 
 def condition_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
-    case, order = _order_of(request, pk, order_id)
+    case, order, agency = _order_of(request, pk, order_id, "condition")
     form = forms.ConditionForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
         zone = d.pop("exclusion_zone")
         s.do_add_condition(
             order=order,
-            agency=case.lead_agency,
+            agency=agency,
             acting_user=request.user,
             exclusion_zone={"description": zone} if zone else None,
             **d,
@@ -724,20 +732,20 @@ def condition_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpRespons
 
 
 def breach_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
-    case, order = _order_of(request, pk, order_id)
+    case, order, agency = _order_of(request, pk, order_id, "breach")
     form = forms.BreachForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
-        s.do_record_breach(order=order, agency=case.lead_agency, acting_user=request.user, **d)
+        s.do_record_breach(order=order, agency=agency, acting_user=request.user, **d)
 
     return _edit_page(request, case, form, "Record a breach", save, "Breach recorded.")
 
 
 def order_event_add(request: MemberRequest, pk: Any, order_id: Any) -> HttpResponse:
-    case, order = _order_of(request, pk, order_id)
+    case, order, agency = _order_of(request, pk, order_id, "order_event")
     form = forms.OrderEventForm(posted(request))
 
     def save(d: dict[str, Any]) -> None:
-        s.do_add_order_event(order=order, agency=case.lead_agency, acting_user=request.user, **d)
+        s.do_add_order_event(order=order, agency=agency, acting_user=request.user, **d)
 
     return _edit_page(request, case, form, "Record a variation, renewal or discharge", save, "Recorded.")

@@ -114,3 +114,25 @@ def test_probation_changes_its_own_order(world, api):
         f"{_base(world)}orders/{order_id}/", {"version": 1, "court": "Northshire Crown Court"}, format="json"
     )
     assert response.status_code == 200, response.content
+
+
+def test_on_the_page_probation_records_a_breach_and_isac_may_not_record_an_assessment(world, api, signed_in):
+    # given probation's licence
+    order_id = _order(api(world.probation_practitioner), world).json()["id"]
+    probation = signed_in(world.probation_practitioner)
+    # when probation opens the case page and records a breach; ISAC opens the assessment page
+    page = probation.get(f"/cases/{world.case.pk}/").content.decode()
+    response = probation.post(
+        f"/cases/{world.case.pk}/orders/{order_id}/breaches/new/",
+        {
+            "occurred_on": str(timezone.localdate()),
+            "reported_by": "Offender manager",
+            "description": "Curfew",
+        },
+    )
+    refused = signed_in(world.isac_practitioner).get(f"/cases/{world.case.pk}/assessments/new/")
+    # then probation is offered and records it in its own name; ISAC is refused
+    assert "Record an assessment" in page and "Record a breach" in page
+    assert response.status_code == 302, response.content
+    assert Breach.objects.get(order_id=order_id).owner_agency_id == world.agencies["probation"].pk
+    assert refused.status_code == 403
