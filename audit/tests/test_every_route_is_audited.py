@@ -47,6 +47,7 @@ READS = {
     "cases:victim-edit",
     "cases:plan-edit",
     "cases:action-status",
+    "cases:action-reassign",
     "cases:screening",
     "sharing:case-disclosures",
     "api:case-detail",
@@ -90,7 +91,10 @@ GATES: dict[str, Callable[[Any, Any], bool]] = {
     "cases:edit": policy.can_edit_case,
     "cases:victim-edit": policy.can_edit_case,
     "cases:plan-edit": policy.can_edit_case,
+    # the records' action is the lead's own and agreed at no review: who may change or reassign it
+    # (policy.can_update_action / can_reassign_action) is then exactly who may edit the case
     "cases:action-status": policy.can_edit_case,
+    "cases:action-reassign": policy.can_edit_case,
     "cases:screening": policy.can_edit_case,
     "sharing:case-disclosures": policy.can_view_disclosures,
     "api:case-disclosure-list": policy.can_view_disclosures,
@@ -123,6 +127,15 @@ CHANGES: dict[str, tuple[str, Any, str]] = {
     "api:case-action-change": (
         "patch",
         lambda r: {"version": r["action"].version, "status": "done"},
+        Op.ALTER,
+    ),
+    "api:case-action-reassign": (
+        "post",
+        lambda r: {
+            "version": r["action"].version,
+            "owner": r["action"].owner_id,
+            "agency": r["action"].agency_id,
+        },
         Op.ALTER,
     ),
     "api:case-status": ("post", lambda r: {"version": r["case"].version, "status": "screening"}, Op.ALTER),
