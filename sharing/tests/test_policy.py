@@ -374,3 +374,26 @@ def test_an_access_says_whose_it_is_and_for_which_case(world, via):
     assert access.role == "practitioner"
     assert access.own_agency_ids == frozenset({world.agencies[key].pk})
     assert access.agency_type == world.agencies[key].agency_type
+
+
+def test_a_share_gives_no_more_than_its_agreement_and_health_never_victim_identity(world):
+    from sharing.models import AgreementParty
+
+    # given probation's share (wrongly, bypassing the service) listing C8, which the agreement gives
+    # probation at none
+    share = CaseShare.objects.get(case=world.case, agency=world.agencies["probation"])
+    CaseShare.objects.filter(pk=share.pk).update(categories=[*share.categories, "C8"])
+    # and health's agreement terms and share both (wrongly) listing C7 in full
+    health = world.agencies["health"]
+    party = AgreementParty.objects.get(agreement=world.agreement, agency=health)
+    AgreementParty.objects.filter(pk=party.pk).update(categories={**party.categories, "C7": 2})
+    health_share = CaseShare.objects.get(case=world.case, agency=health)
+    CaseShare.objects.filter(pk=health_share.pk).update(categories=[*health_share.categories, "C7"])
+    # then probation still has nothing of C8, and health nothing of C7
+    probation_access = policy.case_access(world.probation_practitioner, world.case)
+    assert probation_access is not None and probation_access.level("C8") == Level.NONE
+    health_access = policy.case_access(world.health_practitioner, world.case)
+    assert health_access is not None and health_access.level("C7") == Level.NONE
+    # and each access names the share and the agreement it rests on
+    assert probation_access.share_ids == (share.pk,)
+    assert probation_access.agreement_ids == (world.agreement.pk,)
