@@ -357,7 +357,7 @@ def test_an_access_says_whose_it_is_and_for_which_case(world, via):
     else:
         key = "probation"
         case = make_case(world, family="Whose")
-        do_break_glass(
+        glass = do_break_glass(
             case=case,
             user=world.probation_practitioner,
             agency=world.agencies["probation"],
@@ -374,6 +374,11 @@ def test_an_access_says_whose_it_is_and_for_which_case(world, via):
     assert access.role == "practitioner"
     assert access.own_agency_ids == frozenset({world.agencies[key].pk})
     assert access.agency_type == world.agencies[key].agency_type
+    if via == "break_glass":
+        # and break-glass access names the use and the agreement it was opened under
+        assert access.break_glass_id == glass.pk
+        assert access.agreement_ids == (world.agreement.pk,)
+        assert access.agreement_refs == ("ISA-NS-2026-01",)
 
 
 def test_a_share_gives_no_more_than_its_agreement_and_health_never_victim_identity(world):
