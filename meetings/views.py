@@ -10,17 +10,19 @@ import uuid
 from typing import Any, cast
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.models import Agency, User
+from agencies.requests import MemberRequest
 from audit.models import Op
 from audit.services import record_event
+from core import pdf
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
-from sharing import copies, policy
+from sharing import copies, denials, policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Meeting, MeetingStatus
@@ -59,7 +61,7 @@ def _apply_error(form: Any, exc: DomainError) -> None:
 
 # --- list and scheduling --------------------------------------------------------------------
 @require_safe
-def meeting_list(request: HttpRequest) -> HttpResponse:
+def meeting_list(request: MemberRequest) -> HttpResponse:
     visible = policy.meetings_visible_to(request.user).select_related("chair_agency", "chair")
     upcoming = list(visible.exclude(status=MeetingStatus.SIGNED_OFF).order_by("scheduled_for"))
     past = list(visible.filter(status=MeetingStatus.SIGNED_OFF).order_by("-scheduled_for")[:50])
@@ -72,7 +74,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def meeting_schedule(request: HttpRequest) -> HttpResponse:
+def meeting_schedule(request: MemberRequest) -> HttpResponse:
     chair_memberships = policy.meeting_chair_memberships(request.user)
     if not chair_memberships:
         raise Http404("No such page.")
@@ -101,7 +103,7 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
 
 # --- confidentiality ------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
+def acknowledge(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if request.method == "POST":
@@ -118,7 +120,7 @@ def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- the room -------------------------------------------------------------------------------
-def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+def _room_context(request: MemberRequest, meeting: Meeting) -> dict[str, Any]:
     attendee = policy.meeting_attendee(request.user, meeting)
     is_chair = policy.can_chair_meeting(request.user, meeting)
     items = present_agenda(request.user, meeting)
@@ -140,7 +142,7 @@ def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
     return context
 
 
-def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def meeting_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
@@ -150,13 +152,13 @@ def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "meetings/room.html", context)
 
 
-def room_fragment(request: HttpRequest, pk: Any) -> HttpResponse:
+def room_fragment(request: MemberRequest, pk: Any) -> HttpResponse:
     """The room's live part, re-fetched on every event (htmx)."""
     meeting = access_meeting(request.user, pk)
     return render(request, "meetings/_room.html", _room_context(request, meeting))
 
 
-def item_fragment(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def item_fragment(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     item = _item(meeting, item_id)
     view = policy.agenda_item_view(request.user, meeting, item)
@@ -173,7 +175,7 @@ def item_fragment(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 def _chair_response(
-    request: HttpRequest, meeting: Meeting, form: Any = None, status: int = 200
+    request: MemberRequest, meeting: Meeting, form: Any = None, status: int = 200
 ) -> HttpResponse:
     if form is not None and form.errors:
         context = _room_context(request, meeting)
@@ -182,7 +184,7 @@ def _chair_response(
     return redirect("meetings:detail", pk=meeting.pk)
 
 
-def _run(request: HttpRequest, meeting: Meeting, form: Any, call: Any) -> HttpResponse:
+def _run(request: MemberRequest, meeting: Meeting, form: Any, call: Any) -> HttpResponse:
     """Validate the form, call the service; field errors 400, version conflicts 409, both shown."""
     if not form.is_valid():
         return _chair_response(request, meeting, form, 400)
@@ -198,7 +200,7 @@ def _run(request: HttpRequest, meeting: Meeting, form: Any, call: Any) -> HttpRe
 
 
 @require_POST
-def start(request: HttpRequest, pk: Any) -> HttpResponse:
+def start(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     return _run(
         request,
@@ -209,7 +211,7 @@ def start(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def move(request: HttpRequest, pk: Any) -> HttpResponse:
+def move(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     form = forms.MoveForm(request.POST)
     return _run(
@@ -223,7 +225,7 @@ def move(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def sign_off(request: HttpRequest, pk: Any) -> HttpResponse:
+def sign_off(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     return _run(
         request,
@@ -234,7 +236,7 @@ def sign_off(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def propose(request: HttpRequest, pk: Any) -> HttpResponse:
+def propose(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
         services.do_propose_agenda(meeting=meeting, acting_user=request.user)
@@ -244,12 +246,13 @@ def propose(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
+def add_case(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
         case, _access = policy.access_case(request.user, request.POST.get("case", ""))
         services.do_add_agenda_item(meeting=meeting, case=case, acting_user=request.user)
-    except Http404:
+    except Http404 as refused:
+        denials.record(refused)  # a refused case id is recorded as on any other surface
         messages.error(request, "No case with that identifier is visible to you.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -257,7 +260,7 @@ def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def remove_item(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def remove_item(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -269,7 +272,7 @@ def remove_item(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def record_minutes(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_minutes(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -288,7 +291,7 @@ def record_minutes(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def record_decision(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_decision(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -308,7 +311,7 @@ def record_decision(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse
 
 
 @require_POST
-def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_dissent(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -327,7 +330,7 @@ def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def add_action(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -349,7 +352,7 @@ def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def exclude(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def exclude(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -365,7 +368,7 @@ def exclude(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def add_addendum(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -379,7 +382,7 @@ def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 @require_POST
-def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
+def attendance(request: MemberRequest, pk: Any, attendee_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     attendee = meeting.attendees.filter(pk=attendee_id).first()
     if attendee is None:
@@ -395,7 +398,7 @@ def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
 
 
 @require_POST
-def invite(request: HttpRequest, pk: Any) -> HttpResponse:
+def invite(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
 
     def call(d: dict[str, Any]) -> Any:
@@ -416,7 +419,7 @@ def invite(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 # --- minutes and summary --------------------------------------------------------------------
-def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> HttpResponse:
+def _export(request: MemberRequest, meeting: Meeting, text: str, kind: str) -> HttpResponse:
     record_event(
         Op.EXPORT,
         actor=request.user,
@@ -430,7 +433,7 @@ def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> Htt
     return response
 
 
-def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
+def minutes(request: MemberRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes: each item as the policy issues it to their agency."""
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
@@ -452,7 +455,7 @@ def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_safe
-def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+def minutes_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes as PDF: the same items the page and .txt give their agency,
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     meeting = access_meeting(request.user, pk)
@@ -468,9 +471,8 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
         signed = f"Signed off by {meeting.signed_off_by} on {signed_at}"
     else:
         signed = "Not yet signed off"
-    return copies.issue(
+    body = copies.do_issue_copy(
         title=f"Minutes: {meeting.title} ({when})",
-        filename=f"minutes-{meeting.pk}.pdf",
         user=cast(User, request.user),  # an attendee: a signed-in member
         agency=attendee.agency,
         preamble=["Your agency's copy, issued under the information-sharing agreement.", signed],
@@ -480,9 +482,10 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
         justification="meeting attendee",
         kind="minutes",
     )
+    return pdf.attachment(body, f"minutes-{meeting.pk}.pdf")
 
 
-def summary(request: HttpRequest, pk: Any) -> HttpResponse:
+def summary(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
