@@ -51,6 +51,18 @@ from .models import (
 )
 
 
+class Actor(Protocol):
+    """Who acted, as record_event needs it (a signed-in or anonymous user: audit looks nothing up)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    def get_username(self) -> str: ...
+
+
 class ActorAgency(Protocol):
     """The actor's agency as record_event needs it: the caller hands it over (audit looks nothing up)."""
 
@@ -69,7 +81,7 @@ PUBLIC_FIELDS = tuple(name for name in FIELDS if name not in ("detail", "client_
 def record_event(
     op: str,
     *,
-    actor: Any = None,
+    actor: Actor | None = None,
     agency: ActorAgency | None = None,
     role: str = "",
     obj: Model | None = None,
@@ -90,12 +102,12 @@ def record_event(
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id or str(obj.pk)
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    signed_in = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic(savepoint=False):
         event = AuditEvent.objects.create(
             occurred_at=timezone.now(),
-            actor_id=actor.pk if authenticated else None,
-            actor_username=actor.get_username() if authenticated else username[:150],
+            actor_id=signed_in.pk if signed_in is not None else None,
+            actor_username=signed_in.get_username() if signed_in is not None else username[:150],
             actor_agency_id=agency.pk if agency is not None else None,
             actor_role=role,
             op=op,
@@ -127,7 +139,7 @@ class Grant(Protocol):
 
 
 def consult(
-    user: Any,
+    user: Actor | None,
     obj: Model | type[Model] | None,
     justification: str,
     *,
@@ -166,7 +178,7 @@ def consult(
 
 
 def own_consultations(
-    user: Any, model: type[Model], object_ids: Iterable[Any], *, since: datetime, limit: int
+    user: Actor, model: type[Model], object_ids: Iterable[Any], *, since: datetime, limit: int
 ) -> list[tuple[str, Any]]:
     """(object id, detail) of this user's own CONSULT events of these rows since ``since``, newest
     first: what a surface needs to avoid recording the same showing twice (no one else's reads)."""

@@ -314,9 +314,8 @@ def case_summary_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
     case, access = policy.access_case(request.user, pk)
     data = reading.read_case(request.user, access, case)
     membership = policy.primary_membership(request.user, access.agency_id)
-    return copies.issue(
+    body = copies.do_issue_copy(
         title=f"Case summary: {data['reference']}",
-        filename=f"case-{case.pk}.pdf",
         user=cast(User, request.user),  # access_case answered: a signed-in member
         agency=membership.agency if membership else None,
         preamble=[
@@ -334,6 +333,7 @@ def case_summary_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
         agreement_id=access.agreement_ids[0] if access.agreement_ids else None,
         kind="case-summary",
     )
+    return pdf.attachment(body, f"case-{case.pk}.pdf")
 
 
 def case_create(request: MemberRequest) -> HttpResponse:

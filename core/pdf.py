@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -114,3 +115,11 @@ def render(
         for line in section.lines:
             pdf.multi_cell(0, 5, pdf.check(line) or " ", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
+
+
+def attachment(body: bytes, filename: str) -> HttpResponse:
+    """A PDF copy as a download that no cache keeps."""
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -26,9 +26,8 @@ from django.utils.safestring import SafeString
 
 from agencies.models import Membership, Role
 from cases import choices as c
-from cases.models import Action, Case
+from cases.models import Case
 from core import charts
-from core.categories import Category, Level
 from sharing import policy
 
 log = logging.getLogger(__name__)
@@ -144,10 +143,7 @@ def _casework(board: Dashboard, user: Any, now: datetime) -> None:
         row["risk_label"] = c.RiskLevel(row["risk_level"]).label if row["risk_level"] else "Not assessed"
 
     # Actions are category C5: only cases where this user's access includes C5 count.
-    with_actions = policy.cases_with_category_visible_to(user, Category.C5, Level.SUMMARY, now)
-    overdue = Action.objects.filter(
-        case__in=with_actions.values("pk"), status__in=c.OPEN_ACTION_STATUSES, due_on__lt=today
-    )
+    overdue = policy.actions_visible_to(user, now).filter(status__in=c.OPEN_ACTION_STATUSES, due_on__lt=today)
     mine = overdue.filter(owner_id=user.pk)
     board.my_overdue_actions = [
         dict(row)  # a row the page annotates below
@@ -247,11 +243,9 @@ def _audit(board: Dashboard, user: Any, now: datetime) -> None:
 
 # --- agency admins ----------------------------------------------------------------------------
 def _people(board: Dashboard, user: Any) -> None:
-    agencies = policy.administered_agency_ids(user)
     roles = dict(Role.choices)
     rows = (
-        Membership.objects.active()
-        .filter(agency_id__in=agencies)
+        policy.memberships_administered_by(user)
         .order_by()
         .values("agency__name", "role")
         .annotate(n=Count("pk"))
@@ -266,7 +260,7 @@ def _people(board: Dashboard, user: Any) -> None:
 def _retention(board: Dashboard, user: Any) -> None:
     dpo_of = [m.agency for m in board.memberships if m.role == Role.DPO]
     try:
-        from lifecycle.models import SarStatus, SubjectAccessRequest
+        from lifecycle.models import SarStatus
         from lifecycle.retention import review_queue
     except ImportError:  # pragma: no cover - the lifecycle app is part of the project
         return
@@ -275,9 +269,11 @@ def _retention(board: Dashboard, user: Any) -> None:
         items += review_queue(agency, board.today)
     board.retention_due_count = len(items)
     board.retention_due = items[:LIST_LIMIT]
-    board.open_sars = SubjectAccessRequest.objects.filter(
-        agency__in=[a.pk for a in dpo_of], status=SarStatus.OPEN
-    ).count()
+    board.open_sars = (
+        policy.subject_access_requests_visible_to(user)
+        .filter(agency__in=[a.pk for a in dpo_of], status=SarStatus.OPEN)
+        .count()
+    )
 
 
 __all__ = ["Case", "Dashboard", "dashboard_context"]

@@ -312,7 +312,7 @@ def _path_to_case(model: type[Model], depth: int = 3) -> str | None:
             return field.name
     for field in model._meta.concrete_fields:
         if isinstance(field, models.ForeignKey) and field.related_model not in (Case, model):
-            rest = _path_to_case(field.related_model, depth - 1)  # type: ignore[arg-type]
+            rest = _path_to_case(field.related_model, depth - 1)
             if rest is not None:
                 return f"{field.name}__{rest}"
     return None

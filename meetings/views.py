@@ -19,6 +19,7 @@ from agencies.models import Agency, User
 from agencies.requests import MemberRequest
 from audit.models import Op
 from audit.services import record_event
+from core import pdf
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
 from sharing import copies, denials, policy
@@ -470,9 +471,8 @@ def minutes_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
         signed = f"Signed off by {meeting.signed_off_by} on {signed_at}"
     else:
         signed = "Not yet signed off"
-    return copies.issue(
+    body = copies.do_issue_copy(
         title=f"Minutes: {meeting.title} ({when})",
-        filename=f"minutes-{meeting.pk}.pdf",
         user=cast(User, request.user),  # an attendee: a signed-in member
         agency=attendee.agency,
         preamble=["Your agency's copy, issued under the information-sharing agreement.", signed],
@@ -482,6 +482,7 @@ def minutes_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
         justification="meeting attendee",
         kind="minutes",
     )
+    return pdf.attachment(body, f"minutes-{meeting.pk}.pdf")
 
 
 def summary(request: MemberRequest, pk: Any) -> HttpResponse:

@@ -208,7 +208,7 @@ def notify_meeting_invited(attendee: Attendee) -> list[Notification]:
     )
 
 
-def notify_agenda_changed(meeting: Meeting, acting_user: Any = None) -> list[Notification]:
+def notify_agenda_changed(meeting: Meeting, acting_user: User | None = None) -> list[Notification]:
     return do_notify(
         kind=Kind.AGENDA_CHANGED,
         audience=policy.meeting_audience(meeting),
@@ -247,7 +247,7 @@ def _action_notice(
     )
 
 
-def notify_action_assigned(action: Action, acting_user: Any = None) -> list[Notification]:
+def notify_action_assigned(action: Action, acting_user: User | None = None) -> list[Notification]:
     if action.owner_id == getattr(acting_user, "pk", None):
         return []
     return _action_notice(

@@ -1,8 +1,9 @@
 """Issuing a marked PDF copy to its recipient: render it (core/pdf.py lays it out) and record the issue
 as a disclosure to them, in one transaction.
 
-The pages that offer a copy (a case summary, the minutes) call ``issue`` with text already filtered by
-the policy, exactly as the page itself shows it.
+The pages that offer a copy (a case summary, the minutes) call ``do_issue_copy`` with text already
+filtered by the policy, exactly as the page itself shows it, and send the bytes it returns as an
+attachment (``core.pdf.attachment``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
-from django.http import HttpResponse
 from django.utils import timezone
 
 from agencies.models import Agency, User
@@ -31,10 +31,9 @@ def recipient_of(user: User, agency: Agency | None, at: datetime | None = None) 
     )
 
 
-def issue(
+def do_issue_copy(
     *,
     title: str,
-    filename: str,
     user: User,
     agency: Agency | None,
     sections: Sequence[Section],
@@ -46,8 +45,9 @@ def issue(
     kind: str,
     share_id: Any = None,
     agreement_id: Any = None,
-) -> HttpResponse:
-    """Render the recipient's copy and record its issue as a disclosure to them, in one transaction.
+) -> bytes:
+    """Render the recipient's copy and record its issue as a disclosure to them, in one transaction;
+    returns the PDF.
 
     The event names the recipient (user and agency), the viewer's justification and what kind of
     copy it was; never its content."""
@@ -67,10 +67,7 @@ def issue(
             recipients=[f"user:{user.pk}"] + ([f"agency:{agency.pk}"] if agency is not None else []),
             detail={"export": kind, "format": "pdf"},
         )
-    response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return body
 
 
-__all__ = ["issue", "recipient_of"]
+__all__ = ["do_issue_copy", "recipient_of"]

@@ -320,6 +320,20 @@ def test_issue15_querysets_and_per_object_forms_agree(parity_world, name):
     reviewed = set(policy.break_glass_queue(user, "reviewed"))
     assert set(policy.break_glass_queue(user, "all")) == pending | reviewed
     assert pending <= {g for g in glasses if policy.can_view_break_glass(user, g)}
+    # the home page's counts: actions by the case's C5 level, memberships by who administers them
+    from cases.models import Action
+    from core.categories import Level
+
+    def sees_actions(case):
+        access = policy.case_access(user, case)
+        return access is not None and access.level("C5") >= Level.SUMMARY
+
+    assert set(policy.actions_visible_to(user)) == {
+        a for a in Action.objects.select_related("case") if sees_actions(a.case)
+    }
+    assert set(policy.memberships_administered_by(user)) == {
+        m for m in Membership.objects.active() if policy.can_manage_memberships(user, m.agency_id)
+    }
     # lifecycle lists: certificates and subject access requests by the per-agency rules
     from lifecycle.models import ErasureCertificate, SubjectAccessRequest
 

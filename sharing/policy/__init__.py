@@ -209,10 +209,12 @@ from sharing.policy.oversight import (
     can_onboard_agencies,
     can_view_audit,
     can_view_operations,
+    memberships_administered_by,
     provider_may_sign_in,
 )
 from sharing.policy.querysets import (
     LIST_ORDER,
+    actions_visible_to,
     cases_visible_to,
     cases_with_category_visible_to,
     shared_with_my_agency,
@@ -233,6 +235,8 @@ __all__ = [
     "can_contribute",
     "contributable_categories",
     "contribute_category",
+    "actions_visible_to",
+    "memberships_administered_by",
     "Access",
     "Audience",
     "BREAK_GLASS_QUEUE_STATES",

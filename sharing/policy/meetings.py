@@ -181,7 +181,7 @@ def meeting_action_owners(meeting: Meeting) -> QuerySet[Membership]:
     return Membership.objects.active().filter(agency_id__in=agencies).select_related("user", "agency")
 
 
-def membership_in(user_id: Any, agency_id: int) -> Membership | None:
+def membership_in(user_id: int, agency_id: int) -> Membership | None:
     """The active membership of a person in an agency (a chair inviting them by name), or None."""
     members = Membership.objects.active().filter(user_id=user_id, agency_id=agency_id)
     return members.select_related("user").first()

@@ -108,3 +108,8 @@ def audit_agreements_visible_to(user: Viewer) -> QuerySet[SharingAgreement]:
         return SharingAgreement.objects.all()
     party = AgreementParty.objects.filter(agreement_id=OuterRef("pk"), agency_id__in=scope)
     return SharingAgreement.objects.filter(Exists(party))
+
+
+def memberships_administered_by(user: Viewer) -> QuerySet[Membership]:
+    """Active memberships of the agencies this user administers (``can_manage_memberships``)."""
+    return Membership.objects.active().filter(agency_id__in=administered_agency_ids(user))

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from cases.models import Case
+from cases.models import Action, Case
 from core.categories import Level
 from sharing.models import AgreementParty, CaseGroupObjectPermission, CaseShare, CaseVisibility
 from sharing.policy.grants import _cap, _live_break_glass, _view_permission_q
@@ -129,3 +129,12 @@ def cases_with_category_visible_to(
         if _cap({category: level}, mine[agency_id].agency.agency_type).get(category, 0) >= minimum:
             allowed.add(case_id)
     return visible.filter(Q(lead_agency_id__in=own) | Q(pk__in=allowed))
+
+
+def actions_visible_to(user: Viewer, at: datetime | None = None) -> QuerySet[Action]:
+    """Actions (category C5) on the cases where the user's access includes C5 at summary level or
+    more: the queryset form of ``can_see_record(case_access(user, action.case), action)``'s case part."""
+    from core.categories import Category
+
+    cases = cases_with_category_visible_to(user, Category.C5, Level.SUMMARY, at)
+    return Action.objects.filter(case__in=cases.values("pk"))

@@ -335,11 +335,7 @@ def test_only_the_lead_agencys_chairs_and_auditors_review_a_break_glass_use_once
         agreement=world.agreement,
         reason="Risk to victim reported tonight",
     )
-    reviewers = {
-        name
-        for name in world.users
-        if name != "system_setup" and policy.can_review_break_glass(world.users[name], glass)
-    }
+    reviewers = {name for name in world.users if policy.can_review_break_glass(world.users[name], glass)}
     # then the lead agency's chair and auditor review it, and nobody else
     assert reviewers == {"police_chair", "police_auditor"}
     # and once reviewed, nobody reviews it again
@@ -362,7 +358,7 @@ def test_an_access_says_whose_it_is_and_for_which_case(world, via):
     else:
         key = "probation"
         case = make_case(world, family="Whose")
-        do_break_glass(
+        glass = do_break_glass(
             case=case,
             user=world.probation_practitioner,
             agency=world.agencies["probation"],
@@ -379,3 +375,31 @@ def test_an_access_says_whose_it_is_and_for_which_case(world, via):
     assert access.role == "practitioner"
     assert access.own_agency_ids == frozenset({world.agencies[key].pk})
     assert access.agency_type == world.agencies[key].agency_type
+    if via == "break_glass":
+        # and break-glass access names the use and the agreement it was opened under
+        assert access.break_glass_id == glass.pk
+        assert access.agreement_ids == (world.agreement.pk,)
+        assert access.agreement_refs == ("ISA-NS-2026-01",)
+
+
+def test_a_share_gives_no_more_than_its_agreement_and_health_never_victim_identity(world):
+    from sharing.models import AgreementParty
+
+    # given probation's share (wrongly, bypassing the service) listing C8, which the agreement gives
+    # probation at none
+    share = CaseShare.objects.get(case=world.case, agency=world.agencies["probation"])
+    CaseShare.objects.filter(pk=share.pk).update(categories=[*share.categories, "C8"])
+    # and health's agreement terms and share both (wrongly) listing C7 in full
+    health = world.agencies["health"]
+    party = AgreementParty.objects.get(agreement=world.agreement, agency=health)
+    AgreementParty.objects.filter(pk=party.pk).update(categories={**party.categories, "C7": 2})
+    health_share = CaseShare.objects.get(case=world.case, agency=health)
+    CaseShare.objects.filter(pk=health_share.pk).update(categories=[*health_share.categories, "C7"])
+    # then probation still has nothing of C8, and health nothing of C7
+    probation_access = policy.case_access(world.probation_practitioner, world.case)
+    assert probation_access is not None and probation_access.level("C8") == Level.NONE
+    health_access = policy.case_access(world.health_practitioner, world.case)
+    assert health_access is not None and health_access.level("C7") == Level.NONE
+    # and each access names the share and the agreement it rests on
+    assert probation_access.share_ids == (share.pk,)
+    assert probation_access.agreement_ids == (world.agreement.pk,)

@@ -122,3 +122,24 @@ def test_a_never_shared_category_without_its_own_wording_gets_the_general_one(mo
     monkeypatch.setitem(policy.NEVER_SHARED, AgencyType.PROBATION, frozenset({"C8"}))
     # then the reason is the general one, not an agreement's
     assert policy.withheld_reason(access({}), "C8") == "Never shared with your agency."
+
+
+def test_the_cap_keeps_real_categories_above_none_and_never_a_banned_one():
+    from sharing.policy.grants import _cap
+
+    # given levels as an agreement or a share row might hold them, one wrong in every way
+    levels = {"C1": 1, "C2": 0, "C7": 2, "C8": 5, "C99": 2}
+    # then a health agency keeps the real categories above none, at most full, and never C7
+    assert _cap(levels, AgencyType.HEALTH) == {"C1": Level.SUMMARY, "C8": Level.FULL}
+    # while probation, for which nothing is banned, keeps C7
+    assert _cap(levels, AgencyType.PROBATION) == {"C1": Level.SUMMARY, "C7": Level.FULL, "C8": Level.FULL}
+
+
+def test_a_record_without_a_visibility_map_or_an_owner_shows_nothing_and_takes_the_access_level():
+    class Bare:
+        CATEGORY = "C2"
+
+    viewer = access({"C2": Level.FULL})
+    assert policy.visible_fields(viewer, Bare()) == frozenset()
+    assert policy.record_level(viewer, Bare(), "C2") == Level.FULL
+    assert policy.record_level(viewer, Bare(), "C8") == Level.NONE
