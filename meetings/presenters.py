@@ -43,6 +43,7 @@ class ItemPresentation:
     carried: list[dict[str, Any]] = field(default_factory=list)
     addenda: list[dict[str, Any]] = field(default_factory=list)
     notice: str = ""
+    owner_choices: list[tuple[int, str]] = field(default_factory=list)  # the chair's: who may own an action
 
 
 def _pick(obj: Any, names: frozenset[str], wanted: tuple[str, ...]) -> dict[str, Any]:

@@ -139,6 +139,9 @@ def _room_context(request: MemberRequest, meeting: Meeting) -> dict[str, Any]:
         context["agency_choices"] = [(a.pk, a.name) for a in agencies]
         owners = policy.meeting_action_owners(meeting)
         context["owner_choices"] = [(m.user_id, f"{m.user} ({m.agency})") for m in owners]
+        by_case = policy.meeting_action_owners_by_case(meeting)
+        for p in items:  # an action on an item may go only to an agency working on its case
+            p.owner_choices = [(m.user_id, f"{m.user} ({m.agency})") for m in by_case.get(p.item.case_id, [])]
     return context
 
 
@@ -335,7 +338,7 @@ def add_action(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     item = _item(meeting, item_id)
 
     def call(d: dict[str, Any]) -> Any:
-        membership = policy.meeting_action_owners(meeting).filter(user_id=d["owner"]).first()
+        membership = policy.meeting_item_action_owners(meeting, item.case).filter(user_id=d["owner"]).first()
         if membership is None:
             raise DomainError("Choose who owns the action.", field="owner")
         return services.do_add_meeting_action(

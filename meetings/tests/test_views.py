@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -206,3 +207,41 @@ def test_chair_schedules_through_the_page_and_sees_the_controls(world, signed_in
     assert "Chair controls" in body and "Start the meeting" in body and world.case.reference in body
     # practitioners cannot schedule
     assert signed_in(world.police_practitioner).get("/meetings/new/").status_code == 404
+
+
+def test_the_room_offers_an_action_only_to_agencies_working_on_the_items_case(world, signed_in):
+    # given a review attended by probation, whose share of the case has since been revoked
+    from sharing.models import CaseShare
+    from sharing.services import do_revoke_share
+
+    meeting = start(schedule(world))
+    item = meeting.items.get()
+    share = CaseShare.objects.live().get(case=item.case, agency=world.agencies["probation"])
+    do_revoke_share(share=share, reason="Probation no longer supervises", acting_user=world.police_chair)
+    client = signed_in(world.police_chair)
+    # then the item's owner list leaves probation out (before: every attending agency's people)
+    room = client.get(f"/meetings/{meeting.pk}/room/").content.decode()
+    owner_select = room.split(f'id="ao-{item.pk}"', 1)[1].split("</select>", 1)[0]
+    assert str(world.agencies["probation"]) not in owner_select
+    assert f'value="{world.police_practitioner.pk}"' in owner_select
+    # and every person it does offer can be given the action
+    due = (timezone.localdate() + timedelta(days=14)).isoformat()
+    for value in re.findall(r'value="(\d+)"', owner_select):
+        response = client.post(
+            f"/meetings/{meeting.pk}/items/{item.pk}/action/",
+            {"pillar": cc.Pillar.SUPERVISION, "text": f"Action for {value}", "owner": value, "due_on": due},
+        )
+        assert response.status_code == 302, value
+    # and probation's practitioner is refused, naming the field, with nothing written
+    before = item.case.actions.count()
+    response = client.post(
+        f"/meetings/{meeting.pk}/items/{item.pk}/action/",
+        {
+            "pillar": cc.Pillar.SUPERVISION,
+            "text": "Weekly reporting",
+            "owner": world.probation_practitioner.pk,
+            "due_on": due,
+        },
+    )
+    assert response.status_code == 400
+    assert item.case.actions.count() == before

@@ -10,9 +10,20 @@ from django.http import Http404
 
 from agencies.models import Membership, Role
 from cases.models import Case
+from sharing.models import CaseShare
+from sharing.policy.actions import action_owners
 from sharing.policy.cases import Access, can_view_case, case_access
 from sharing.policy.fields import visible_fields
-from sharing.policy.identity import Viewer, _cache, _is_uuid, _person_id, agency_ids, has_role, memberships
+from sharing.policy.identity import (
+    CONTENT_ROLES,
+    Viewer,
+    _cache,
+    _is_uuid,
+    _person_id,
+    agency_ids,
+    has_role,
+    memberships,
+)
 
 if TYPE_CHECKING:
     from meetings.models import AgendaItem, Attendee, Meeting
@@ -179,6 +190,31 @@ def meeting_action_owners(meeting: Meeting) -> QuerySet[Membership]:
     """Active memberships in the agencies attending the meeting: who a meeting's action may go to."""
     agencies = meeting.attendees.values("agency_id")
     return Membership.objects.active().filter(agency_id__in=agencies).select_related("user", "agency")
+
+
+def meeting_item_action_owners(meeting: Meeting, case: Case) -> QuerySet[Membership]:
+    """Who an action agreed on this agenda case may go to: a practitioner or chair of an agency that
+    attends the meeting and works on the case now (leads it or holds a live share)."""
+    return action_owners(case).filter(agency_id__in=meeting.attendees.values("agency_id"))
+
+
+def meeting_action_owners_by_case(meeting: Meeting) -> dict[Any, list[Membership]]:
+    """``meeting_item_action_owners`` for every case on the agenda at once (three queries)."""
+    from meetings.models import AgendaItem
+
+    cases = dict(AgendaItem.objects.filter(meeting=meeting).values_list("case_id", "case__lead_agency_id"))
+    working: dict[Any, set[int]] = {case_id: {lead} for case_id, lead in cases.items()}
+    for case_id, agency_id in (
+        CaseShare.objects.live().filter(case_id__in=cases).values_list("case_id", "agency_id")
+    ):
+        working[case_id].add(agency_id)
+    members = list(
+        Membership.objects.active()
+        .filter(agency_id__in=meeting.attendees.values("agency_id"), role__in=CONTENT_ROLES)
+        .select_related("user", "agency")
+        .order_by("agency_id", "user_id", "pk")
+    )
+    return {case_id: [m for m in members if m.agency_id in agencies] for case_id, agencies in working.items()}
 
 
 def membership_in(user_id: int, agency_id: int) -> Membership | None:
