@@ -289,8 +289,14 @@ def _side_agreement(world, keys: tuple[str, ...]):
             for k in keys
         ],
     )
+    by_agency = {world.agencies[k].pk: world.users[f"{k}_admin"] for k in keys}
     for party in agreement.parties.all():
-        do_sign_agreement(party=party, signatory_name="A Signatory", signatory_role="Head", acting_user=None)
+        do_sign_agreement(
+            party=party,
+            signatory_name="A Signatory",
+            signatory_role="Head",
+            acting_user=by_agency[party.agency_id],
+        )
     return do_change_agreement_status(
         agreement=agreement, status="active", acting_user=world.users[f"{keys[0]}_admin"]
     )
