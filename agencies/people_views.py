@@ -17,6 +17,7 @@ from sharing import policy
 
 from .forms import AddMemberForm, ChangeRoleForm
 from .models import Agency, Membership, User
+from .requests import member
 from .services import do_add_membership, do_change_role, do_create_person, do_end_membership
 
 
@@ -70,14 +71,14 @@ def add_member(request: HttpRequest, slug: str) -> HttpResponse:
                         first_name=data["first_name"],
                         last_name=data["last_name"],
                         email=data["email"],
-                        acting_user=request.user,
+                        acting_user=member(request),
                     )
                 membership = do_add_membership(
                     user=person,
                     agency=agency,
                     role=data["role"],
                     vetting_level=data["vetting_level"],
-                    acting_user=request.user,
+                    acting_user=member(request),
                 )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -107,7 +108,7 @@ def change_role(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
                 membership=membership,
                 role=form.cleaned_data["role"],
                 version=form.cleaned_data["version"],
-                acting_user=request.user,
+                acting_user=member(request),
             )
         except ConflictError as exc:
             conflict, status = exc.message, 409
@@ -132,7 +133,7 @@ def end_member(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            do_end_membership(membership=membership, acting_user=request.user)
+            do_end_membership(membership=membership, acting_user=member(request))
         except DomainError as exc:
             error = exc.message
         else:

@@ -79,7 +79,7 @@ def do_add_membership(
     user: User,
     agency: Agency,
     role: str,
-    acting_user: User,
+    acting_user: User | None,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
     vetting_level: str = "none",

@@ -94,7 +94,7 @@ def fernet_model(field_class: type[Any]) -> type[Any]:
     from django.db import models
 
     try:
-        return apps.get_model("bench", "FernetNote")
+        return apps.get_model("bench", "FernetNote")  # type: ignore[misc]  # made below; bench is no app
     except LookupError:
         attrs = {
             "__module__": __name__,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.models import Agency, User
+from agencies.requests import member
 from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError
@@ -84,13 +85,13 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
                 forum=data["forum"],
                 title=data["title"],
                 scheduled_for=data["scheduled_for"],
-                chair=request.user,
+                chair=member(request),
                 chair_agency=chair_memberships[0].agency,
-                acting_user=request.user,
+                acting_user=member(request),
                 location=data["location"],
                 virtual_link=data["virtual_link"],
             )
-            services.do_propose_agenda(meeting=meeting, acting_user=request.user)
+            services.do_propose_agenda(meeting=meeting, acting_user=member(request))
         except DomainError as exc:
             _apply_error(form, exc)
         else:
@@ -112,7 +113,7 @@ def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
                 {"meeting": meeting, "error": "Confirm that you have read the statement."},
                 status=400,
             )
-        services.do_acknowledge_confidentiality(attendee=attendee, acting_user=request.user)
+        services.do_acknowledge_confidentiality(attendee=attendee, acting_user=member(request))
         return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/acknowledge.html", {"meeting": meeting, "attendee": attendee})
 
@@ -204,7 +205,9 @@ def start(request: HttpRequest, pk: Any) -> HttpResponse:
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_start_meeting(meeting=meeting, version=d["version"], acting_user=request.user),
+        lambda d: services.do_start_meeting(
+            meeting=meeting, version=d["version"], acting_user=member(request)
+        ),
     )
 
 
@@ -217,7 +220,7 @@ def move(request: HttpRequest, pk: Any) -> HttpResponse:
         meeting,
         form,
         lambda d: services.do_move_to_item(
-            meeting=meeting, item=_item(meeting, d["item"]), version=d["version"], acting_user=request.user
+            meeting=meeting, item=_item(meeting, d["item"]), version=d["version"], acting_user=member(request)
         ),
     )
 
@@ -229,7 +232,7 @@ def sign_off(request: HttpRequest, pk: Any) -> HttpResponse:
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_sign_off(meeting=meeting, version=d["version"], acting_user=request.user),
+        lambda d: services.do_sign_off(meeting=meeting, version=d["version"], acting_user=member(request)),
     )
 
 
@@ -237,7 +240,7 @@ def sign_off(request: HttpRequest, pk: Any) -> HttpResponse:
 def propose(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
-        services.do_propose_agenda(meeting=meeting, acting_user=request.user)
+        services.do_propose_agenda(meeting=meeting, acting_user=member(request))
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("meetings:detail", pk=meeting.pk)
@@ -248,7 +251,7 @@ def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
         case, _access = policy.access_case(request.user, request.POST.get("case", ""))
-        services.do_add_agenda_item(meeting=meeting, case=case, acting_user=request.user)
+        services.do_add_agenda_item(meeting=meeting, case=case, acting_user=member(request))
     except Http404:
         messages.error(request, "No case with that identifier is visible to you.")
     except DomainError as exc:
@@ -264,7 +267,9 @@ def remove_item(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_remove_agenda_item(item=item, version=d["version"], acting_user=request.user),
+        lambda d: services.do_remove_agenda_item(
+            item=item, version=d["version"], acting_user=member(request)
+        ),
     )
 
 
@@ -282,7 +287,7 @@ def record_minutes(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
             victim_safety_minutes=d["victim_safety_minutes"],
             executive_summary=d["executive_summary"],
             version=d["version"],
-            acting_user=request.user,
+            acting_user=member(request),
         ),
     )
 
@@ -302,7 +307,7 @@ def record_decision(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse
             rationale=d["rationale"],
             to_level=d.get("to_level") or None,
             review_on=d.get("review_on"),
-            acting_user=request.user,
+            acting_user=member(request),
         ),
     )
 
@@ -320,7 +325,7 @@ def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         if agency is None:
             raise DomainError("Choose the agency.", field="agency")
         return services.do_record_dissent(
-            decision=decision, name=d["name"], agency=agency, view=d["view"], acting_user=request.user
+            decision=decision, name=d["name"], agency=agency, view=d["view"], acting_user=member(request)
         )
 
     return _run(request, meeting, forms.DissentForm(request.POST), call)
@@ -342,7 +347,7 @@ def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
             owner=membership.user,
             action_agency=membership.agency,
             due_on=d["due_on"],
-            acting_user=request.user,
+            acting_user=member(request),
         )
 
     return _run(request, meeting, forms.ActionForm(request.POST), call)
@@ -358,7 +363,7 @@ def exclude(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         if agency is None:
             raise DomainError("Choose the agency.", field="agency")
         return services.do_exclude_agency(
-            item=item, agency=agency, exclude=d["exclude"], version=d["version"], acting_user=request.user
+            item=item, agency=agency, exclude=d["exclude"], version=d["version"], acting_user=member(request)
         )
 
     return _run(request, meeting, forms.ExcludeForm(request.POST), call)
@@ -373,7 +378,7 @@ def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         meeting,
         forms.AddendumForm(request.POST),
         lambda d: services.do_add_addendum(
-            item=item, text=d["text"], category=d["category"], acting_user=request.user
+            item=item, text=d["text"], category=d["category"], acting_user=member(request)
         ),
     )
 
@@ -389,7 +394,7 @@ def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
         meeting,
         forms.AttendanceForm(request.POST),
         lambda d: services.do_mark_attendance(
-            attendee=attendee, attendance=d["attendance"], version=d["version"], acting_user=request.user
+            attendee=attendee, attendance=d["attendance"], version=d["version"], acting_user=member(request)
         ),
     )
 
@@ -404,12 +409,12 @@ def invite(request: HttpRequest, pk: Any) -> HttpResponse:
             raise DomainError("Choose the agency.", field="agency")
         user = None
         if d.get("user"):
-            member = policy.membership_in(d["user"], agency.pk)
-            if member is None:
+            membership = policy.membership_in(d["user"], agency.pk)
+            if membership is None:
                 raise DomainError("Choose a member of that agency.", field="user")
-            user = member.user
+            user = membership.user
         return services.do_invite(
-            meeting=meeting, agency=agency, user=user, role=d["role"], acting_user=request.user
+            meeting=meeting, agency=agency, user=user, role=d["role"], acting_user=member(request)
         )
 
     return _run(request, meeting, forms.InviteForm(request.POST), call)

@@ -155,7 +155,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         version = data.pop("version")
         if "owner" in data:
             data["owner"] = get_object_or_404(User, pk=data["owner"])
-        s.do_update_case(case=case, version=version, agency=agency, acting_user=request.user, changes=data)
+        s.do_update_case(case=case, version=version, agency=agency, acting_user=member(request), changes=data)
         return Response(reading.read_case(request.user, access, case, parts=()))
 
     @extend_schema(request=ser.StatusSerializer, responses=OpenApiTypes.OBJECT)
@@ -168,7 +168,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             to=data["status"],
             version=data["version"],
             agency=agency,
-            acting_user=request.user,
+            acting_user=member(request),
             closure_reason=data.get("closure_reason", ""),
             closure_note=data.get("closure_note"),
         )
@@ -194,7 +194,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             case=case,
             version=version,
             agency=agency,
-            acting_user=request.user,
+            acting_user=member(request),
             data=s.NominalInput(aliases=aliases, **data),
         )
         return self._part(["nominal"])
@@ -211,7 +211,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             referral=case.referral,
             version=data["version"],
             agency=agency,
-            acting_user=request.user,
+            acting_user=member(request),
             outcome=data["outcome"],
             advice_given=data.get("advice_given"),
         )
@@ -228,7 +228,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         data = _valid(ser.VictimSerializer, request)
         if data.get("advocate"):
             data["advocate"] = get_object_or_404(User, pk=data["advocate"])
-        victim = s.do_add_victim(case=case, agency=agency, acting_user=request.user, **data)
+        victim = s.do_add_victim(case=case, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(victim.pk), "version": victim.version}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ser.VictimUpdateSerializer, responses=OpenApiTypes.OBJECT)
@@ -239,7 +239,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         data = _valid(ser.VictimUpdateSerializer, request)
         version = data.pop("version")
         s.do_update_victim(
-            victim=victim, version=version, agency=agency, acting_user=request.user, changes=data
+            victim=victim, version=version, agency=agency, acting_user=member(request), changes=data
         )
         return Response({"id": str(victim.pk), "version": victim.version})
 
@@ -253,7 +253,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         case, access, agency = self._edit()
         data = _valid(ser.AssessmentSerializer, request)
         assessment = s.do_record_assessment(
-            case=case, agency=agency, acting_user=request.user, data=s.AssessmentInput(**data)
+            case=case, agency=agency, acting_user=member(request), data=s.AssessmentInput(**data)
         )
         return Response(
             {
@@ -273,7 +273,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             return self._part(["orders"])
         case, access, agency = self._edit()
         order = s.do_add_order(
-            case=case, agency=agency, acting_user=request.user, values=_valid(ser.OrderSerializer, request)
+            case=case, agency=agency, acting_user=member(request), values=_valid(ser.OrderSerializer, request)
         )
         return Response(
             {"id": str(order.pk), "version": order.version, "notification_due_on": order.notification_due_on},
@@ -290,7 +290,9 @@ class CaseViewSet(viewsets.GenericViewSet):
         order, agency = self._order()
         data = _valid(ser.OrderUpdateSerializer, request)
         version = data.pop("version")
-        s.do_update_order(order=order, version=version, agency=agency, acting_user=request.user, changes=data)
+        s.do_update_order(
+            order=order, version=version, agency=agency, acting_user=member(request), changes=data
+        )
         return Response({"id": str(order.pk), "version": order.version})
 
     @extend_schema(request=ser.ConditionSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -298,7 +300,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     def conditions(self, request: Request, pk: str, order_id: str) -> Response:
         order, agency = self._order()
         data = _valid(ser.ConditionSerializer, request)
-        condition = s.do_add_condition(order=order, agency=agency, acting_user=request.user, **data)
+        condition = s.do_add_condition(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(condition.pk)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ser.BreachSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -306,7 +308,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     def breaches(self, request: Request, pk: str, order_id: str) -> Response:
         order, agency = self._order()
         data = _valid(ser.BreachSerializer, request)
-        breach = s.do_record_breach(order=order, agency=agency, acting_user=request.user, **data)
+        breach = s.do_record_breach(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(breach.pk)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ser.OrderEventSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -314,7 +316,7 @@ class CaseViewSet(viewsets.GenericViewSet):
     def order_events(self, request: Request, pk: str, order_id: str) -> Response:
         order, agency = self._order()
         data = _valid(ser.OrderEventSerializer, request)
-        event = s.do_add_order_event(order=order, agency=agency, acting_user=request.user, **data)
+        event = s.do_add_order_event(order=order, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(event.pk)}, status=status.HTTP_201_CREATED)
 
     # --- plan ----------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             return self._part(["plan"])
         case, access, agency = self._edit()
         data = _valid(ser.PlanSerializer, request)
-        plan = s.do_save_plan(case=case, agency=agency, acting_user=request.user, **data)
+        plan = s.do_save_plan(case=case, agency=agency, acting_user=member(request), **data)
         return Response({"id": str(plan.pk), "number": plan.number}, status=status.HTTP_201_CREATED)
 
     # --- actions -------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         item = s.do_add_action(
             case=case,
             agency=agency,
-            acting_user=request.user,
+            acting_user=member(request),
             pillar=data["pillar"],
             text=data["text"],
             owner=owner,
@@ -371,7 +373,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             action=item,
             version=data["version"],
             agency=agency,
-            acting_user=request.user,
+            acting_user=member(request),
             status=data.get("status"),
             due_on=data.get("due_on"),
         )
@@ -383,7 +385,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         item, agency = self._action_obj()
         data = _valid(ser.ActionUpdateSerializer, request)
         update = s.do_add_action_update(
-            action=item, agency=agency, acting_user=request.user, text=data["text"]
+            action=item, agency=agency, acting_user=member(request), text=data["text"]
         )
         return Response({"id": str(update.pk)}, status=status.HTTP_201_CREATED)
 
@@ -398,7 +400,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         if not policy.can_add_note(request.user, case):
             raise exceptions.PermissionDenied("You cannot add notes to this case.")
         data = _valid(ser.NoteSerializer, request)
-        note = s.do_add_note(case=case, agency=_acting_agency(access), acting_user=request.user, **data)
+        note = s.do_add_note(case=case, agency=_acting_agency(access), acting_user=member(request), **data)
         return Response({"id": str(note.pk)}, status=status.HTTP_201_CREATED)
 
 

@@ -18,14 +18,14 @@ from agencies.models import Agency, User
 from audit.models import Op
 from audit.services import record_event
 from core.errors import DomainError, check_version
-from core.events import send_on_commit
+from core.events import CaseChanged, send_on_commit
 
 from ..models import Case
 
 
 def broadcast_case_changed(case: Case, kind: str, object_id: Any = None) -> None:
     """Tell the case's live audience (ids and version only) once the transaction commits."""
-    payload: dict[str, Any] = {
+    payload: CaseChanged = {
         "type": "case.changed",
         "case_id": str(case.pk),
         "version": case.version,

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, User
-from agencies.requests import MemberApiRequest
+from agencies.requests import MemberApiRequest, member
 from audit.services import consult
 from core.errors import DomainError
 from core.pagination import KeysetPagination
@@ -104,7 +104,7 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
         agreement = services.do_create_agreement(
             **values,
             drafted_by=_agency(drafted_by_id, "drafted_by_agency"),
-            acting_user=user,
+            acting_user=member(request),
             parties=parties,
         )
         return Response(s.AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
@@ -217,7 +217,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
             categories=values["categories"],
             purpose=values["purpose"],
             valid_to=values["valid_to"],
-            acting_user=request.user,
+            acting_user=member(request),
             acting_agency=_agency(access.agency_id, "agency"),
         )
         return Response(
@@ -344,7 +344,7 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
             case=case,
             agency=_agency(access.agency_id, "agency"),
             approved_by=approver,
-            acting_user=request.user,
+            acting_user=member(request),
             **values,
         )
         return Response(s.DisclosureSerializer(disclosure).data, status=status.HTTP_201_CREATED)
