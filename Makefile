@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell (sha256sum requirements.lock 2>/dev/null || 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint style imports format typecheck migrate seed bench bench-tiny lock clean
+.PHONY: install run test lint style imports format typecheck migrate seed bench bench-tiny mutate lock clean
 
 $(STAMP): requirements.lock
 	@test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -33,6 +33,16 @@ run: seed
 TEST_WORKERS ?= auto
 test: install
 	@DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+## make mutate: mutation testing of the policy and the encrypted field, on SQLite (not in CI; see
+## docs/testing.md). MUTANTS narrows it to mutant names (globs), e.g. MUTANTS="keystore.fields*".
+MUTATE_WORKERS ?= 2
+MUTANTS ?=
+mutate: install
+	@rm -rf mutants/var/mutation
+	@env -u DATABASE_URL -u KEYSTORE_DATABASE_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=config.settings.test \
+		$(BIN)/mutmut run --max-children $(MUTATE_WORKERS) $(MUTANTS)
+	@$(BIN)/mutmut results
 
 ## make lint: ruff (make style) and the import contracts (make imports)
 lint: style imports

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
@@ -17,11 +17,11 @@ from sharing import policy
 
 from .forms import AddMemberForm, ChangeRoleForm
 from .models import Agency, Membership, User
-from .requests import member
+from .requests import MemberRequest
 from .services import do_add_membership, do_change_role, do_create_person, do_end_membership
 
 
-def _administered_agency(request: HttpRequest, slug: str) -> Agency:
+def _administered_agency(request: MemberRequest, slug: str) -> Agency:
     """The agency, if this person administers it; otherwise it does not exist for them."""
     agency = Agency.objects.filter(slug=slug).first()
     if agency is None or not policy.can_manage_memberships(request.user, agency):
@@ -33,7 +33,7 @@ def _membership(agency: Agency, pk: Any) -> Membership:
     return get_object_or_404(agency.memberships.select_related("user", "agency"), pk=pk)
 
 
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: MemberRequest) -> HttpResponse:
     agencies = list(Agency.objects.filter(pk__in=policy.administered_agency_ids(request.user)))
     if not agencies:
         raise Http404("You administer no agency.")
@@ -42,7 +42,7 @@ def people(request: HttpRequest) -> HttpResponse:
     return render(request, "agencies/people.html", {"agencies": agencies})
 
 
-def members(request: HttpRequest, slug: str) -> HttpResponse:
+def members(request: MemberRequest, slug: str) -> HttpResponse:
     agency = _administered_agency(request, slug)
     rows = list(agency.memberships.select_related("user", "ended_by").order_by("user__username", "role"))
     current = [m for m in rows if m.ended_at is None]
@@ -51,7 +51,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def add_member(request: HttpRequest, slug: str) -> HttpResponse:
+def add_member(request: MemberRequest, slug: str) -> HttpResponse:
     agency = _administered_agency(request, slug)
     form = AddMemberForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -71,14 +71,14 @@ def add_member(request: HttpRequest, slug: str) -> HttpResponse:
                         first_name=data["first_name"],
                         last_name=data["last_name"],
                         email=data["email"],
-                        acting_user=member(request),
+                        acting_user=request.user,
                     )
                 membership = do_add_membership(
                     user=person,
                     agency=agency,
                     role=data["role"],
                     vetting_level=data["vetting_level"],
-                    acting_user=member(request),
+                    acting_user=request.user,
                 )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -96,7 +96,7 @@ def add_member(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def change_role(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
+def change_role(request: MemberRequest, slug: str, pk: Any) -> HttpResponse:
     agency = _administered_agency(request, slug)
     membership = _membership(agency, pk)
     form = ChangeRoleForm(posted(request), initial={"role": membership.role, "version": membership.version})
@@ -108,7 +108,7 @@ def change_role(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
                 membership=membership,
                 role=form.cleaned_data["role"],
                 version=form.cleaned_data["version"],
-                acting_user=member(request),
+                acting_user=request.user,
             )
         except ConflictError as exc:
             conflict, status = exc.message, 409
@@ -127,13 +127,13 @@ def change_role(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def end_member(request: HttpRequest, slug: str, pk: Any) -> HttpResponse:
+def end_member(request: MemberRequest, slug: str, pk: Any) -> HttpResponse:
     agency = _administered_agency(request, slug)
     membership = _membership(agency, pk)
     error = ""
     if request.method == "POST":
         try:
-            do_end_membership(membership=membership, acting_user=member(request))
+            do_end_membership(membership=membership, acting_user=request.user)
         except DomainError as exc:
             error = exc.message
         else:

@@ -79,7 +79,7 @@ def do_add_membership(
     user: User,
     agency: Agency,
     role: str,
-    acting_user: User | None,
+    acting_user: User | None,  # None: the system (the demo seed's first admins, provisioning)
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
     vetting_level: str = "none",

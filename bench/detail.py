@@ -94,7 +94,8 @@ def fernet_model(field_class: type[Any]) -> type[Any]:
     from django.db import models
 
     try:
-        return apps.get_model("bench", "FernetNote")  # type: ignore[misc]  # made below; bench is no app
+        # the django-stubs plugin cannot resolve a model this function itself creates at run time
+        return apps.get_model("bench", "FernetNote")  # type: ignore[misc]
     except LookupError:
         attrs = {
             "__module__": __name__,

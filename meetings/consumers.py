@@ -89,7 +89,7 @@ def _clock() -> float:
     return time.monotonic()
 
 
-def _seconds_until(moments: list[Any]) -> float:
+def _seconds_until(moments: list[datetime | None]) -> float:
     """Seconds from now to the earliest of ``moments`` (datetimes, None ignored), at most VERDICT_SECONDS."""
     now = timezone.now()
     ends = [(m - now).total_seconds() for m in moments if m is not None]
@@ -441,7 +441,8 @@ class MeetingConsumer(LiveConsumer):
         if cached is not None and _clock() < cached[1]:
             return cached[0]
         generation = self.generation
-        sees, lifetime = await database_sync_to_async(self._item_verdict)(key)
+        verdict: tuple[bool, float] = await database_sync_to_async(self._item_verdict)(key)
+        sees, lifetime = verdict
         if generation == self.generation:
             self.item_verdicts[key] = (sees, min(_clock() + lifetime, self.verdict_until))
         return sees

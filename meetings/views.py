@@ -10,18 +10,18 @@ import uuid
 from typing import Any, cast
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.models import Agency, User
-from agencies.requests import member
+from agencies.requests import MemberRequest
 from audit.models import Op
 from audit.services import record_event
 from core.errors import ConflictError, DomainError
 from core.parsing import posted
-from sharing import copies, policy
+from sharing import copies, denials, policy
 
 from . import forms, services
 from .models import AgendaItem, Attendee, Meeting, MeetingStatus
@@ -60,7 +60,7 @@ def _apply_error(form: Any, exc: DomainError) -> None:
 
 # --- list and scheduling --------------------------------------------------------------------
 @require_safe
-def meeting_list(request: HttpRequest) -> HttpResponse:
+def meeting_list(request: MemberRequest) -> HttpResponse:
     visible = policy.meetings_visible_to(request.user).select_related("chair_agency", "chair")
     upcoming = list(visible.exclude(status=MeetingStatus.SIGNED_OFF).order_by("scheduled_for"))
     past = list(visible.filter(status=MeetingStatus.SIGNED_OFF).order_by("-scheduled_for")[:50])
@@ -73,7 +73,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def meeting_schedule(request: HttpRequest) -> HttpResponse:
+def meeting_schedule(request: MemberRequest) -> HttpResponse:
     chair_memberships = policy.meeting_chair_memberships(request.user)
     if not chair_memberships:
         raise Http404("No such page.")
@@ -85,13 +85,13 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
                 forum=data["forum"],
                 title=data["title"],
                 scheduled_for=data["scheduled_for"],
-                chair=member(request),
+                chair=request.user,
                 chair_agency=chair_memberships[0].agency,
-                acting_user=member(request),
+                acting_user=request.user,
                 location=data["location"],
                 virtual_link=data["virtual_link"],
             )
-            services.do_propose_agenda(meeting=meeting, acting_user=member(request))
+            services.do_propose_agenda(meeting=meeting, acting_user=request.user)
         except DomainError as exc:
             _apply_error(form, exc)
         else:
@@ -102,7 +102,7 @@ def meeting_schedule(request: HttpRequest) -> HttpResponse:
 
 # --- confidentiality ------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
-def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
+def acknowledge(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if request.method == "POST":
@@ -113,13 +113,13 @@ def acknowledge(request: HttpRequest, pk: Any) -> HttpResponse:
                 {"meeting": meeting, "error": "Confirm that you have read the statement."},
                 status=400,
             )
-        services.do_acknowledge_confidentiality(attendee=attendee, acting_user=member(request))
+        services.do_acknowledge_confidentiality(attendee=attendee, acting_user=request.user)
         return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/acknowledge.html", {"meeting": meeting, "attendee": attendee})
 
 
 # --- the room -------------------------------------------------------------------------------
-def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+def _room_context(request: MemberRequest, meeting: Meeting) -> dict[str, Any]:
     attendee = policy.meeting_attendee(request.user, meeting)
     is_chair = policy.can_chair_meeting(request.user, meeting)
     items = present_agenda(request.user, meeting)
@@ -141,7 +141,7 @@ def _room_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
     return context
 
 
-def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+def meeting_detail(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:
@@ -151,13 +151,13 @@ def meeting_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "meetings/room.html", context)
 
 
-def room_fragment(request: HttpRequest, pk: Any) -> HttpResponse:
+def room_fragment(request: MemberRequest, pk: Any) -> HttpResponse:
     """The room's live part, re-fetched on every event (htmx)."""
     meeting = access_meeting(request.user, pk)
     return render(request, "meetings/_room.html", _room_context(request, meeting))
 
 
-def item_fragment(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def item_fragment(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     item = _item(meeting, item_id)
     view = policy.agenda_item_view(request.user, meeting, item)
@@ -174,7 +174,7 @@ def item_fragment(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
 
 
 def _chair_response(
-    request: HttpRequest, meeting: Meeting, form: Any = None, status: int = 200
+    request: MemberRequest, meeting: Meeting, form: Any = None, status: int = 200
 ) -> HttpResponse:
     if form is not None and form.errors:
         context = _room_context(request, meeting)
@@ -183,7 +183,7 @@ def _chair_response(
     return redirect("meetings:detail", pk=meeting.pk)
 
 
-def _run(request: HttpRequest, meeting: Meeting, form: Any, call: Any) -> HttpResponse:
+def _run(request: MemberRequest, meeting: Meeting, form: Any, call: Any) -> HttpResponse:
     """Validate the form, call the service; field errors 400, version conflicts 409, both shown."""
     if not form.is_valid():
         return _chair_response(request, meeting, form, 400)
@@ -199,20 +199,18 @@ def _run(request: HttpRequest, meeting: Meeting, form: Any, call: Any) -> HttpRe
 
 
 @require_POST
-def start(request: HttpRequest, pk: Any) -> HttpResponse:
+def start(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     return _run(
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_start_meeting(
-            meeting=meeting, version=d["version"], acting_user=member(request)
-        ),
+        lambda d: services.do_start_meeting(meeting=meeting, version=d["version"], acting_user=request.user),
     )
 
 
 @require_POST
-def move(request: HttpRequest, pk: Any) -> HttpResponse:
+def move(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     form = forms.MoveForm(request.POST)
     return _run(
@@ -220,39 +218,40 @@ def move(request: HttpRequest, pk: Any) -> HttpResponse:
         meeting,
         form,
         lambda d: services.do_move_to_item(
-            meeting=meeting, item=_item(meeting, d["item"]), version=d["version"], acting_user=member(request)
+            meeting=meeting, item=_item(meeting, d["item"]), version=d["version"], acting_user=request.user
         ),
     )
 
 
 @require_POST
-def sign_off(request: HttpRequest, pk: Any) -> HttpResponse:
+def sign_off(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     return _run(
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_sign_off(meeting=meeting, version=d["version"], acting_user=member(request)),
+        lambda d: services.do_sign_off(meeting=meeting, version=d["version"], acting_user=request.user),
     )
 
 
 @require_POST
-def propose(request: HttpRequest, pk: Any) -> HttpResponse:
+def propose(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
-        services.do_propose_agenda(meeting=meeting, acting_user=member(request))
+        services.do_propose_agenda(meeting=meeting, acting_user=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("meetings:detail", pk=meeting.pk)
 
 
 @require_POST
-def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
+def add_case(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     try:
         case, _access = policy.access_case(request.user, request.POST.get("case", ""))
-        services.do_add_agenda_item(meeting=meeting, case=case, acting_user=member(request))
-    except Http404:
+        services.do_add_agenda_item(meeting=meeting, case=case, acting_user=request.user)
+    except Http404 as refused:
+        denials.record(refused)  # a refused case id is recorded as on any other surface
         messages.error(request, "No case with that identifier is visible to you.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -260,21 +259,19 @@ def add_case(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_POST
-def remove_item(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def remove_item(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
         request,
         meeting,
         forms.VersionForm(request.POST),
-        lambda d: services.do_remove_agenda_item(
-            item=item, version=d["version"], acting_user=member(request)
-        ),
+        lambda d: services.do_remove_agenda_item(item=item, version=d["version"], acting_user=request.user),
     )
 
 
 @require_POST
-def record_minutes(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_minutes(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -287,13 +284,13 @@ def record_minutes(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
             victim_safety_minutes=d["victim_safety_minutes"],
             executive_summary=d["executive_summary"],
             version=d["version"],
-            acting_user=member(request),
+            acting_user=request.user,
         ),
     )
 
 
 @require_POST
-def record_decision(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_decision(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -307,13 +304,13 @@ def record_decision(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse
             rationale=d["rationale"],
             to_level=d.get("to_level") or None,
             review_on=d.get("review_on"),
-            acting_user=member(request),
+            acting_user=request.user,
         ),
     )
 
 
 @require_POST
-def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def record_dissent(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -325,14 +322,14 @@ def record_dissent(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         if agency is None:
             raise DomainError("Choose the agency.", field="agency")
         return services.do_record_dissent(
-            decision=decision, name=d["name"], agency=agency, view=d["view"], acting_user=member(request)
+            decision=decision, name=d["name"], agency=agency, view=d["view"], acting_user=request.user
         )
 
     return _run(request, meeting, forms.DissentForm(request.POST), call)
 
 
 @require_POST
-def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def add_action(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -347,14 +344,14 @@ def add_action(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
             owner=membership.user,
             action_agency=membership.agency,
             due_on=d["due_on"],
-            acting_user=member(request),
+            acting_user=request.user,
         )
 
     return _run(request, meeting, forms.ActionForm(request.POST), call)
 
 
 @require_POST
-def exclude(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def exclude(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
 
@@ -363,14 +360,14 @@ def exclude(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         if agency is None:
             raise DomainError("Choose the agency.", field="agency")
         return services.do_exclude_agency(
-            item=item, agency=agency, exclude=d["exclude"], version=d["version"], acting_user=member(request)
+            item=item, agency=agency, exclude=d["exclude"], version=d["version"], acting_user=request.user
         )
 
     return _run(request, meeting, forms.ExcludeForm(request.POST), call)
 
 
 @require_POST
-def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
+def add_addendum(request: MemberRequest, pk: Any, item_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     item = _item(meeting, item_id)
     return _run(
@@ -378,13 +375,13 @@ def add_addendum(request: HttpRequest, pk: Any, item_id: Any) -> HttpResponse:
         meeting,
         forms.AddendumForm(request.POST),
         lambda d: services.do_add_addendum(
-            item=item, text=d["text"], category=d["category"], acting_user=member(request)
+            item=item, text=d["text"], category=d["category"], acting_user=request.user
         ),
     )
 
 
 @require_POST
-def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
+def attendance(request: MemberRequest, pk: Any, attendee_id: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
     attendee = meeting.attendees.filter(pk=attendee_id).first()
     if attendee is None:
@@ -394,13 +391,13 @@ def attendance(request: HttpRequest, pk: Any, attendee_id: Any) -> HttpResponse:
         meeting,
         forms.AttendanceForm(request.POST),
         lambda d: services.do_mark_attendance(
-            attendee=attendee, attendance=d["attendance"], version=d["version"], acting_user=member(request)
+            attendee=attendee, attendance=d["attendance"], version=d["version"], acting_user=request.user
         ),
     )
 
 
 @require_POST
-def invite(request: HttpRequest, pk: Any) -> HttpResponse:
+def invite(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = chaired_meeting(request.user, pk)
 
     def call(d: dict[str, Any]) -> Any:
@@ -409,19 +406,19 @@ def invite(request: HttpRequest, pk: Any) -> HttpResponse:
             raise DomainError("Choose the agency.", field="agency")
         user = None
         if d.get("user"):
-            membership = policy.membership_in(d["user"], agency.pk)
-            if membership is None:
+            member = policy.membership_in(d["user"], agency.pk)
+            if member is None:
                 raise DomainError("Choose a member of that agency.", field="user")
-            user = membership.user
+            user = member.user
         return services.do_invite(
-            meeting=meeting, agency=agency, user=user, role=d["role"], acting_user=member(request)
+            meeting=meeting, agency=agency, user=user, role=d["role"], acting_user=request.user
         )
 
     return _run(request, meeting, forms.InviteForm(request.POST), call)
 
 
 # --- minutes and summary --------------------------------------------------------------------
-def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> HttpResponse:
+def _export(request: MemberRequest, meeting: Meeting, text: str, kind: str) -> HttpResponse:
     record_event(
         Op.EXPORT,
         actor=request.user,
@@ -435,7 +432,7 @@ def _export(request: HttpRequest, meeting: Meeting, text: str, kind: str) -> Htt
     return response
 
 
-def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
+def minutes(request: MemberRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes: each item as the policy issues it to their agency."""
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
@@ -457,7 +454,7 @@ def minutes(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @require_safe
-def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
+def minutes_pdf(request: MemberRequest, pk: Any) -> HttpResponse:
     """This attendee's copy of the minutes as PDF: the same items the page and .txt give their agency,
     marked on every page with whose copy it is; issuing it is recorded as a disclosure to them."""
     meeting = access_meeting(request.user, pk)
@@ -487,7 +484,7 @@ def minutes_pdf(request: HttpRequest, pk: Any) -> HttpResponse:
     )
 
 
-def summary(request: HttpRequest, pk: Any) -> HttpResponse:
+def summary(request: MemberRequest, pk: Any) -> HttpResponse:
     meeting = access_meeting(request.user, pk)
     attendee = my_attendee(request.user, meeting)
     if attendee.acknowledged_confidentiality_at is None:

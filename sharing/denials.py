@@ -1,5 +1,12 @@
 """Recording a refused case: PERMISSION_DENIED, with what the auditor's flags need.
 
+The policy only decides: ``policy.access_case`` raises ``policy.Denied`` (an Http404, the same body
+as a missing case) and writes nothing. ``record`` writes the one row for it, and is called from
+exactly these places: pages, ``sharing.middleware.DeniedMiddleware``; the REST API,
+``sharing.api.exceptions.exception_handler``; and a view that answers a refusal with a message of
+its own instead of a 404 (the meeting's "add a case to the agenda" form), where it catches it.
+WebSocket consumers ask ``policy.can_view_case``, never ``access_case``: they have nothing to record.
+
 Here rather than in audit (which imports no domain app) because the event names the refused user's
 agency and role and any share of the case that agency once held, and those are the policy's and the
 share table's to answer.
@@ -8,7 +15,6 @@ share table's to answer.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from audit.models import AuditEvent, Op
 from audit.services import record_event
@@ -17,7 +23,13 @@ from . import policy
 from .models import CaseShare
 
 
-def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
+def record(exc: BaseException) -> None:
+    """Record a refusal if ``exc`` is one (a signed-in user's ``policy.Denied``); else do nothing."""
+    if isinstance(exc, policy.Denied) and getattr(exc.user, "is_authenticated", False):
+        record_denied(exc.user, exc.case_id, exc.reason)
+
+
+def record_denied(user: policy.Viewer, case_id: object, surface: str) -> AuditEvent | None:
     """Record PERMISSION_DENIED when ``user`` was refused a case by id (call where access_case 404s).
 
     ``surface`` names where it happened (a URL name such as ``"cases:detail"`` or ``"api:case-detail"``).
@@ -52,4 +64,4 @@ def record_denied(user: Any, case_id: Any, surface: str) -> AuditEvent | None:
     )
 
 
-__all__ = ["record_denied"]
+__all__ = ["record", "record_denied"]

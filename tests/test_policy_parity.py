@@ -2,6 +2,9 @@
 
 - per persona: cases_visible_to(u) == {c for c in all cases if can_view_case(u, c)}
 - per case: user_ids_who_can_view(case) == {u for u in all users if can_view_case(u, case)}
+- per persona, every other restricted queryset with a per-object answer: the cases shared with my
+  agency, the cases showing a category (at summary and in full), the nominals I may link, the
+  agreements, the break-glass review queue and the meetings
 - API detail, the case page (when served) and the export form (cases.reading.read_case) expose the
   same categories
 - revoking a share, ending a membership, suspending or expiring an agreement removes access on the
@@ -26,11 +29,14 @@ from django.utils import timezone
 from agencies.models import Membership, User
 from agencies.services import do_end_membership
 from cases.models import Case, Nominal
-from core.categories import ALL_CATEGORIES
+from core.categories import ALL_CATEGORIES, Level
 from lifecycle.models import LegalHold
+from meetings.models import Meeting
+from meetings.tests.helpers import schedule
 from sharing import policy
-from sharing.models import CaseShare, SharingAgreement
-from sharing.services import do_change_agreement_status, do_revoke_share
+from sharing.models import BreakGlass, CaseShare, SharingAgreement
+from sharing.services import do_break_glass, do_change_agreement_status, do_revoke_share
+from sharing.tests.helpers import draft_agreement
 from sharing.tests.personas import NOTE_BODY, PERSONAS, add_category_notes, build_persona
 from tests.world import make_case
 
@@ -82,6 +88,65 @@ def test_linkable_nominals_queryset_and_per_object_forms_agree(parity_world, nam
     policy.forget(user)
     nominals = list(Nominal.objects.all())
     assert set(policy.nominals_linkable_by(user)) == {n for n in nominals if policy.can_link_nominal(user, n)}
+
+
+@pytest.fixture
+def restricted_world(parity_world):
+    """The parity world, plus a break-glass use waiting for review, an agreement drafted by another
+    agency (health, with the CPS) and a meeting some agencies' people attend."""
+    world = parity_world
+    do_break_glass(
+        case=world.extra["unshared"],
+        user=world.isac_practitioner,
+        agency=world.agencies["isac"],
+        agreement=world.agreement,
+        reason="Victim at immediate risk tonight",
+    )
+    draft_agreement(
+        world,
+        "ISA-HEALTH-CPS-01",
+        keys=("health", "cps"),
+        drafted_by=world.agencies["health"],
+        acting_user=world.health_admin,
+    )
+    schedule(world)
+    return world
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_every_restricted_queryset_agrees_with_its_per_object_answer(restricted_world, name):
+    world = restricted_world
+    persona = build_persona(world, name)
+    user = persona.user
+    policy.forget(user)
+    cases = list(Case.objects.all())
+
+    def access(case):
+        return policy.case_access(user, case)
+
+    # the cases shared with my agency: those I see, but not as their lead agency
+    assert set(policy.shared_with_my_agency(user)) == {
+        c for c in cases if access(c) is not None and not access(c).is_lead
+    }
+    # the cases showing a category: those my access gives at least that level of it
+    for category in ALL_CATEGORIES:
+        for minimum in (Level.SUMMARY, Level.FULL):
+            expected = {c for c in cases if access(c) is not None and access(c).level(category) >= minimum}
+            got = set(policy.cases_with_category_visible_to(user, category, minimum))
+            assert got == expected, (category, minimum)
+    # the agreements
+    agreements = list(SharingAgreement.objects.all())
+    assert set(policy.agreements_visible_to(user)) == {
+        a for a in agreements if policy.can_view_agreement(user, a)
+    }
+    # the break-glass uses waiting for this user's review
+    glasses = list(BreakGlass.objects.select_related("case"))
+    assert set(policy.break_glass_review_queue(user)) == {
+        g for g in glasses if policy.can_review_break_glass(user, g)
+    }
+    # the meetings
+    meetings = list(Meeting.objects.all())
+    assert set(policy.meetings_visible_to(user)) == {m for m in meetings if policy.can_view_meeting(user, m)}
 
 
 def case_page_url(case) -> str:

@@ -101,7 +101,7 @@ class CaseViewSet(viewsets.GenericViewSet):
                 raise serializers.ValidationError({"review_due": ["Give a date as YYYY-MM-DD."]}) from exc
         page = self.paginate_queryset(qs)
         assert page is not None
-        return self.get_paginated_response(reading.read_case_list(request.user, list(page)))
+        return self.get_paginated_response(reading.read_case_list(member(request), list(page)))
 
     @extend_schema(
         parameters=[
@@ -113,7 +113,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         case, access = self._read()
         fields = [f for f in request.query_params.get("fields", "").split(",") if f]
         parts = [p for p in reading.PARTS if not fields or p in fields]
-        data = reading.read_case(request.user, access, case, parts=parts)
+        data = reading.read_case(member(request), access, case, parts=parts)
         if fields:
             keep = set(fields) | {"id", "version", "withheld"}
             data = {k: v for k, v in data.items() if k in keep}
@@ -123,7 +123,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         request=ser.CaseCreateSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT}
     )
     def create(self, request: Request) -> Response:
-        membership = policy.case_opening_membership(request.user)
+        membership = policy.case_opening_membership(member(request))
         if membership is None:
             raise exceptions.PermissionDenied("Only practitioners and chairs open cases.")
         data = _valid(ser.CaseCreateSerializer, request)
@@ -143,10 +143,10 @@ class CaseViewSet(viewsets.GenericViewSet):
                 next_review_on=data.get("next_review_on"),
             )
         except s.DuplicateNominal as dup:
-            return Response(duplicate_payload(request.user, dup), status=status.HTTP_409_CONFLICT)
-        access = policy.case_access(request.user, case)
+            return Response(duplicate_payload(member(request), dup), status=status.HTTP_409_CONFLICT)
+        access = policy.case_access(member(request), case)
         assert access is not None
-        return Response(reading.read_case(request.user, access, case), status=status.HTTP_201_CREATED)
+        return Response(reading.read_case(member(request), access, case), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ser.CaseUpdateSerializer, responses=OpenApiTypes.OBJECT)
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -156,7 +156,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         if "owner" in data:
             data["owner"] = get_object_or_404(User, pk=data["owner"])
         s.do_update_case(case=case, version=version, agency=agency, acting_user=member(request), changes=data)
-        return Response(reading.read_case(request.user, access, case, parts=()))
+        return Response(reading.read_case(member(request), access, case, parts=()))
 
     @extend_schema(request=ser.StatusSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
@@ -172,7 +172,7 @@ class CaseViewSet(viewsets.GenericViewSet):
             closure_reason=data.get("closure_reason", ""),
             closure_note=data.get("closure_note"),
         )
-        return Response(reading.read_case(request.user, access, case, parts=()))
+        return Response(reading.read_case(member(request), access, case, parts=()))
 
     # --- nominal and referral --------------------------------------------------------------------
     @extend_schema(methods=["GET"], responses=OpenApiTypes.OBJECT)
@@ -182,7 +182,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         if request.method == "GET":
             return self._part(["nominal"])
         case, access, agency = self._edit()
-        if not policy.can_edit_nominal(request.user, case.nominal, case):
+        if not policy.can_edit_nominal(member(request), case.nominal, case):
             raise exceptions.PermissionDenied(
                 "This perpetrator record is kept by the lead agency of the original case that uses it."
             )
@@ -397,7 +397,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         if request.method == "GET":
             return self._part(["notes"])
         case, access = self._read()
-        if not policy.can_add_note(request.user, case):
+        if not policy.can_add_note(member(request), case):
             raise exceptions.PermissionDenied("You cannot add notes to this case.")
         data = _valid(ser.NoteSerializer, request)
         note = s.do_add_note(case=case, agency=_acting_agency(access), acting_user=member(request), **data)

@@ -83,7 +83,7 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 
     @extend_schema(request=s.AgreementCreateSerializer, responses={201: s.AgreementSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = request.user
+        user = member(request)
         if not policy.can_draft_agreement(user):
             raise _forbidden("Only an agency admin drafts agreements.")
         data = s.AgreementCreateSerializer(data=request.data)
@@ -104,7 +104,7 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
         agreement = services.do_create_agreement(
             **values,
             drafted_by=_agency(drafted_by_id, "drafted_by_agency"),
-            acting_user=member(request),
+            acting_user=user,
             parties=parties,
         )
         return Response(s.AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
@@ -113,16 +113,16 @@ class AgreementList(generics.ListCreateAPIView[SharingAgreement]):
 class AgreementDetail(APIView):
     @extend_schema(responses=s.AgreementSerializer)
     def get(self, request: MemberApiRequest, pk: str) -> Response:
-        return Response(s.AgreementSerializer(_visible_agreement(request.user, pk)).data)
+        return Response(s.AgreementSerializer(_visible_agreement(member(request), pk)).data)
 
 
 class AgreementSign(APIView):
     @extend_schema(request=s.SignSerializer, responses=s.AgreementSerializer)
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        agreement = _visible_agreement(request.user, pk)
+        agreement = _visible_agreement(member(request), pk)
         data = s.SignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        mine = policy.parties_user_may_sign(request.user, agreement)
+        mine = policy.parties_user_may_sign(member(request), agreement)
         wanted = data.validated_data.get("agency")
         candidates = [p for p in mine if wanted is None or p.agency_id == wanted]
         if not candidates:
@@ -132,7 +132,7 @@ class AgreementSign(APIView):
             party=party,
             signatory_name=data.validated_data["signatory_name"],
             signatory_role=data.validated_data["signatory_role"],
-            acting_user=request.user,
+            acting_user=member(request),
         )
         agreement.refresh_from_db()
         return Response(s.AgreementSerializer(agreement).data)
@@ -144,15 +144,15 @@ class AgreementStatusChange(APIView):
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.AgreementSerializer)
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        agreement = _visible_agreement(request.user, pk)
-        if not self.rule(request.user, agreement):
+        agreement = _visible_agreement(member(request), pk)
+        if not self.rule(member(request), agreement):
             raise _forbidden("You may not change this agreement's status.")
         data = s.StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         agreement = services.do_change_agreement_status(
             agreement=agreement,
             status=self.target,
-            acting_user=request.user,
+            acting_user=member(request),
             reason=data.validated_data["reason"],
             version=data.validated_data["version"],
         )
@@ -189,7 +189,7 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        _consult_shares(request.user, self.case, self.access)
+        _consult_shares(member(request), self.case, self.access)
         return response
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -201,13 +201,13 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 
     @extend_schema(request=s.ShareCreateSerializer, responses={201: s.ShareSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        case, access = policy.access_case(request.user, kwargs["case_id"])
-        if not policy.can_share_case(request.user, case):
+        case, access = policy.access_case(member(request), kwargs["case_id"])
+        if not policy.can_share_case(member(request), case):
             raise _forbidden("Only the case owner or a chair of the lead agency shares this case.")
         data = s.ShareCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agreement = policy.agreements_visible_to(request.user).filter(pk=values["agreement"]).first()
+        agreement = policy.agreements_visible_to(member(request)).filter(pk=values["agreement"]).first()
         if agreement is None:
             raise DomainError("No such agreement.", field="agreement")
         share = services.do_share_case(
@@ -228,15 +228,15 @@ class CaseShareList(generics.ListCreateAPIView[CaseShare]):
 class ShareRevoke(APIView):
     @extend_schema(request=s.ReasonSerializer, responses=s.ShareSerializer)
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        share, case, access = policy.access_share(request.user, pk)
-        if not policy.can_revoke_share(request.user, share):
+        share, case, access = policy.access_share(member(request), pk)
+        if not policy.can_revoke_share(member(request), share):
             raise _forbidden("Only the case owner or a chair of the lead agency revokes a share.")
         data = s.ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         share = services.do_revoke_share(
             share=share,
             reason=data.validated_data["reason"],
-            acting_user=request.user,
+            acting_user=member(request),
             acting_agency=_agency(access.agency_id, "agency"),
         )
         return Response(s.ShareSerializer(share, context={"live_ids": set()}).data)
@@ -248,10 +248,10 @@ class BreakGlassOpen(APIView):
 
     @extend_schema(request=s.BreakGlassOpenSerializer, responses={201: s.BreakGlassSerializer})
     def post(self, request: MemberApiRequest, case_id: str) -> Response:
-        case = policy.case_for_break_glass(request.user, case_id)
+        case = policy.case_for_break_glass(member(request), case_id)
         if case is None:
             raise Http404("No such case.")
-        agreements = policy.break_glass_agreements(request.user, case)
+        agreements = policy.break_glass_agreements(member(request), case)
         if not agreements.exists():
             raise Http404("No such case.")
         data = s.BreakGlassOpenSerializer(data=request.data)
@@ -262,10 +262,10 @@ class BreakGlassOpen(APIView):
             raise DomainError(
                 "Choose an agreement in force between your agency and the lead.", field="agreement"
             )
-        agency_ids = policy.break_glass_agency_ids(request.user, agreement)
+        agency_ids = policy.break_glass_agency_ids(member(request), agreement)
         glass = services.do_break_glass(
             case=case,
-            user=request.user,
+            user=member(request),
             agency=_agency(agency_ids[0], "agency"),
             agreement=agreement,
             reason=data.validated_data["reason"],
@@ -288,8 +288,8 @@ class BreakGlassQueue(generics.ListAPIView[BreakGlass]):
 class BreakGlassReview(APIView):
     @extend_schema(request=s.BreakGlassReviewSerializer, responses=s.BreakGlassSerializer)
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        glass = policy.access_break_glass_for_review(request.user, pk)
-        if not policy.can_review_break_glass(request.user, glass):
+        glass = policy.access_break_glass_for_review(member(request), pk)
+        if not policy.can_review_break_glass(member(request), glass):
             raise _forbidden("Only a chair or auditor of the lead agency reviews, once.")
         data = s.BreakGlassReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -297,7 +297,7 @@ class BreakGlassReview(APIView):
             glass=glass,
             outcome=data.validated_data["outcome"],
             note=data.validated_data["note"],
-            acting_user=request.user,
+            acting_user=member(request),
         )
         return Response(s.BreakGlassSerializer(glass).data)
 
@@ -317,9 +317,9 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        _, access = policy.access_case(request.user, kwargs["case_id"])
+        _, access = policy.access_case(member(request), kwargs["case_id"])
         consult(
-            request.user,
+            member(request),
             Disclosure,
             access.justification,
             agency=_agency(access.agency_id, "agency"),
@@ -331,10 +331,10 @@ class CaseDisclosureList(generics.ListCreateAPIView[Disclosure]):
 
     @extend_schema(request=s.DisclosureCreateSerializer, responses={201: s.DisclosureSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        case, access = policy.access_case(request.user, kwargs["case_id"])
-        if not policy.can_view_disclosures(request.user, case):
+        case, access = policy.access_case(member(request), kwargs["case_id"])
+        if not policy.can_view_disclosures(member(request), case):
             raise Http404("No such case.")
-        if not policy.can_disclose_case(request.user, case):
+        if not policy.can_disclose_case(member(request), case):
             raise _forbidden("Only the case owner or a chair of the lead agency records a disclosure.")
         data = s.DisclosureCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -380,8 +380,8 @@ class MatchNoticeList(generics.ListAPIView[MatchNotice]):
 class MatchNoticeShare(APIView):
     @extend_schema(request=s.MatchNoticeShareSerializer, responses={201: s.ShareSerializer})
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        notice = _visible_notice(request.user, pk)
-        if not policy.can_decide_match_notice(request.user, notice):
+        notice = _visible_notice(member(request), pk)
+        if not policy.can_decide_match_notice(member(request), notice):
             raise Http404("No such notice.")
         data = s.MatchNoticeShareSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -393,7 +393,7 @@ class MatchNoticeShare(APIView):
             agreement=agreement,
             categories=data.validated_data["categories"],
             purpose=data.validated_data["purpose"],
-            acting_user=request.user,
+            acting_user=member(request),
             acting_agency=notice.holder_agency,
         )
         return Response(s.ShareSerializer(share).data, status=status.HTTP_201_CREATED)
@@ -402,10 +402,10 @@ class MatchNoticeShare(APIView):
 class MatchNoticeDismiss(APIView):
     @extend_schema(request=None, responses=s.MatchNoticeSerializer)
     def post(self, request: MemberApiRequest, pk: str) -> Response:
-        notice = _visible_notice(request.user, pk)
-        if not policy.can_decide_match_notice(request.user, notice):
+        notice = _visible_notice(member(request), pk)
+        if not policy.can_decide_match_notice(member(request), notice):
             raise Http404("No such notice.")
         notice = services.do_dismiss_match_notice(
-            notice=notice, acting_user=request.user, acting_agency=notice.holder_agency
+            notice=notice, acting_user=member(request), acting_agency=notice.holder_agency
         )
         return Response(s.MatchNoticeSerializer(notice).data)

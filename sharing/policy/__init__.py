@@ -83,6 +83,7 @@ from sharing.policy.break_glass import (
 )
 from sharing.policy.cases import (
     Access,
+    Denied,
     access_case,
     can_view_case,
     case_access,
@@ -218,6 +219,7 @@ __all__ = [
     "Audience",
     "BREAK_GLASS_QUEUE_STATES",
     "CONTENT_ROLES",
+    "Denied",
     "ITEM_CONTENT_KEYS",
     "ItemView",
     "LIST_ORDER",

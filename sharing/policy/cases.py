@@ -162,8 +162,26 @@ def can_view_case(user: Viewer, case: Case, at: datetime | None = None) -> bool:
     return case_access(user, case, at) is not None
 
 
+class Denied(Http404):
+    """A case id refused: missing or forbidden, alike (a 404 to the user, with the same body).
+
+    The policy only decides; it writes nothing. The surface that asked records the attempt for the
+    auditors, once, from what this carries (``sharing.denials.record``, called by the page middleware,
+    the API's exception handler, or a view that answers a refusal with a message of its own). ``reason`` names
+    the rule that refused (the audit row's ``surface``); ``case_id`` is the id asked for, which may
+    not exist.
+    """
+
+    def __init__(self, reason: str, case_id: uuid.UUID, user: Viewer) -> None:
+        super().__init__("No such case.")
+        self.reason = reason
+        self.case_id = case_id
+        self.user = user
+
+
 def access_case(user: Viewer, pk: Any, queryset: QuerySet[Case] | None = None) -> tuple[Case, Access]:
-    """Fetch a case the user may see, with their access; Http404 whether it is missing or forbidden."""
+    """Fetch a case the user may see, with their access; ``Denied`` (an Http404) whether it is missing
+    or forbidden, and a plain Http404 for an id that is not one (not an attempt on any case)."""
     try:
         case_uuid = uuid.UUID(str(pk))
     except ValueError as exc:
@@ -174,12 +192,8 @@ def access_case(user: Viewer, pk: Any, queryset: QuerySet[Case] | None = None) -
     # missing case and a forbidden one run the same queries.
     access = case_access(user, case if case is not None else Case(pk=case_uuid))
     if case is None or access is None:
-        if getattr(user, "is_authenticated", False):
-            # An attempt is evidence for the auditors (flagged when it follows a revoked share). It is
-            # recorded whether the case exists or not, so that to the user (and to a stopwatch) a
-            # forbidden case looks exactly like a missing one.
-            from sharing.denials import record_denied
-
-            record_denied(user, case_uuid, "access_case")
-        raise Http404("No such case.")
+        # An attempt is evidence for the auditors (flagged when it follows a revoked share). Both are
+        # the same Denied, so that to the user (and to a stopwatch) a forbidden case looks exactly like
+        # a missing one, and the surface records both alike.
+        raise Denied("access_case", case_uuid, user)
     return case, access

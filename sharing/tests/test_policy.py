@@ -260,3 +260,122 @@ def test_erased_case_is_invisible(world):
     assert policy.case_access(world.police_practitioner, world.case) is None
     assert policy.user_ids_who_can_view(world.case) == set()
     assert list(policy.cases_visible_to(world.police_practitioner)) == []
+
+
+def _side_agreement(world, keys: tuple[str, ...]):
+    """An agreement in force between the named agencies only (the lead police force not among them)."""
+    from sharing.services import do_change_agreement_status, do_create_agreement, do_sign_agreement
+    from tests.world import GATEWAYS
+
+    today = timezone.localdate()
+    agreement = do_create_agreement(
+        title="Southshire and Northshire probation exchange",
+        reference="ISA-SS-2026-03",
+        purpose="Supervision of a perpetrator moving between areas.",
+        dpia_reference="DPIA-SS-9",
+        retention_rule="6 years.",
+        security_terms="OFFICIAL-SENSITIVE handling.",
+        starts_on=today - timedelta(days=1),
+        review_on=today + timedelta(days=300),
+        ends_on=None,
+        drafted_by=world.agencies[keys[0]],
+        acting_user=world.users[f"{keys[0]}_admin"],
+        parties=[
+            {
+                "agency": world.agencies[k],
+                "legal_gateway": GATEWAYS[world.agencies[k].agency_type],
+                "categories": dict(DEFAULT_MATRIX[world.agencies[k].agency_type]),
+            }
+            for k in keys
+        ],
+    )
+    by_agency = {world.agencies[k].pk: world.users[f"{k}_admin"] for k in keys}
+    for party in agreement.parties.all():
+        do_sign_agreement(
+            party=party,
+            signatory_name="A Signatory",
+            signatory_role="Head",
+            acting_user=by_agency[party.agency_id],
+        )
+    return do_change_agreement_status(
+        agreement=agreement, status="active", acting_user=world.users[f"{keys[0]}_admin"]
+    )
+
+
+def test_break_glass_is_open_only_to_a_party_to_an_agreement_with_the_lead_on_a_case_it_cannot_see(world):
+    # given a police case shared with nobody, and Southshire Police party to an agreement with
+    # Northshire probation only (not with the lead police force)
+    case = make_case(world, family="Sealed")
+    side = _side_agreement(world, ("outsider", "probation"))
+    outsider = world.outsider_practitioner
+    # then the outsider is offered no agreement and may not break glass
+    assert list(policy.break_glass_agreements(outsider, case)) == []
+    assert not policy.can_break_glass(outsider, case)
+    # while probation, party to both, is offered the one the lead agency is party to, and only that
+    assert list(policy.break_glass_agreements(world.probation_practitioner, case)) == [world.agreement]
+    assert side not in policy.break_glass_agreements(world.probation_practitioner, case)
+    assert policy.can_break_glass(world.probation_practitioner, case)
+    # and nobody breaks glass into a case they already see, or one that was erased
+    assert not policy.can_break_glass(world.police_practitioner, case)
+    assert not policy.can_break_glass(world.health_practitioner, world.case)
+    Case.objects.filter(pk=case.pk).update(erased_at=timezone.now())
+    case.refresh_from_db()
+    assert not policy.can_break_glass(world.probation_practitioner, case)
+
+
+def test_only_the_lead_agencys_chairs_and_auditors_review_a_break_glass_use_once(world):
+    from sharing.services import do_review_break_glass
+
+    # given probation broke glass into a police case
+    case = make_case(world, family="Review")
+    glass = do_break_glass(
+        case=case,
+        user=world.probation_practitioner,
+        agency=world.agencies["probation"],
+        agreement=world.agreement,
+        reason="Risk to victim reported tonight",
+    )
+    reviewers = {
+        name
+        for name in world.users
+        if name != "system_setup" and policy.can_review_break_glass(world.users[name], glass)
+    }
+    # then the lead agency's chair and auditor review it, and nobody else
+    assert reviewers == {"police_chair", "police_auditor"}
+    # and once reviewed, nobody reviews it again
+    do_review_break_glass(
+        glass=glass, outcome="justified", note="Proportionate.", acting_user=world.police_chair
+    )
+    glass.refresh_from_db()
+    assert not policy.can_review_break_glass(world.police_chair, glass)
+    assert not policy.can_review_break_glass(world.police_auditor, glass)
+
+
+@pytest.mark.parametrize("via", ["lead", "share", "break_glass"])
+def test_an_access_says_whose_it_is_and_for_which_case(world, via):
+    # given the lead's practitioner, a partner's through a share, and one through break-glass
+    case = world.case
+    if via == "lead":
+        key = "police"
+    elif via == "share":
+        key = "health"
+    else:
+        key = "probation"
+        case = make_case(world, family="Whose")
+        do_break_glass(
+            case=case,
+            user=world.probation_practitioner,
+            agency=world.agencies["probation"],
+            agreement=world.agreement,
+            reason="Risk to victim reported tonight",
+        )
+    user = world.users[f"{key}_practitioner"]
+    policy.forget(user)
+    access = policy.case_access(user, case)
+    # then the access names the case, the agency and role it is held through, and the agency's type
+    assert access is not None and access.via == via
+    assert access.case_id == case.pk
+    assert access.agency_id == world.agencies[key].pk
+    assert access.role == "practitioner"
+    assert access.own_agency_ids == frozenset({world.agencies[key].pk})
+    assert access.agency_type == world.agencies[key].agency_type
